@@ -1,0 +1,119 @@
+"""Settings, read once from the environment (prefix ``SHOPIFY_BACKFILL_``) and passed down.
+
+Nothing reads the environment anywhere else: interfaces build one ``Settings`` and hand it
+to ``wiring``, so tests can build as many independent configurations as they like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+API_VERSION = "2026-07"
+"""The Admin API version every query is written and validated against (SPEC §4)."""
+
+REQUIRED_SCOPES: tuple[str, ...] = ("read_customers", "read_orders", "read_all_orders")
+"""Scopes the backfill cannot run without; ``read_all_orders`` lifts Shopify's 60-day cap."""
+
+_MATERIAL_ENV_HINT = "SHOPIFY_BACKFILL_SHOPIFY_MATERIAL_DIR"
+
+
+def _default_material_dir() -> Path | None:
+    """Find the shared Shopify material (schema, captures) next to the checkout.
+
+    The material is not vendored into the repository; a checkout normally sits beside it
+    (``<checkout>/../shared/shopify``). A fresh clone elsewhere falls back to the
+    workplace's fixed location.
+    """
+    here = Path(__file__).resolve()
+    candidates = [parent / "shared" / "shopify" for parent in here.parents[:5]]
+    candidates.append(Path("/work/shared/shopify"))
+    for candidate in candidates:
+        if (candidate / "admin-2026-07.graphql").is_file():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; defaults run the whole loop embedded on one machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPIFY_BACKFILL_", env_file=None, extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded database, outbox and caches live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the profile store; default: SQLite in data_dir.",
+    )
+    shopify_material_dir: Path | None = Field(
+        default_factory=_default_material_dir,
+        description="Folder holding admin-2026-07.graphql and the conformance captures.",
+    )
+    api_version: str = API_VERSION
+
+    app_api_key: str = Field(default="shopify-backfill-app", description="OAuth client id.")
+    app_secret: SecretStr = Field(
+        default=SecretStr("emulator-app-secret"),
+        description="OAuth client secret, also the HMAC key for callbacks.",
+    )
+    app_url: str = Field(
+        default="http://127.0.0.1:8000", description="Public base URL of the partner page."
+    )
+    fernet_key: SecretStr | None = Field(
+        default=None,
+        description="Key encrypting access tokens at rest; generated into data_dir if unset.",
+    )
+
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    extraction_mode: Literal["auto", "bulk", "paginated"] = "auto"
+    bulk_min_orders: int = Field(
+        default=2_000,
+        ge=0,
+        description="Below this many orders in the window, paginate (bulk has a start-up cost).",
+    )
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "backfill@localhost"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            msg = "database_url must be a sqlite:// or postgresql+psycopg:// URL"
+            raise ValueError(msg)
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The profile store URL, defaulting to a WAL SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'backfill.db').resolve()}"
+
+    def schema_path(self) -> Path:
+        """Path of the real Admin GraphQL schema, or a clear error naming the fix."""
+        from shopify_backfill.errors import ConfigError
+
+        if self.shopify_material_dir is None:
+            raise ConfigError(
+                "the Shopify material folder (admin-2026-07.graphql) was not found; "
+                f"set {_MATERIAL_ENV_HINT} to the folder that holds it"
+            )
+        path = self.shopify_material_dir / "admin-2026-07.graphql"
+        if not path.is_file():
+            raise ConfigError(f"{path} does not exist; set {_MATERIAL_ENV_HINT} correctly")
+        return path
+
+    def cache_dir(self) -> Path:
+        """Derived-file cache (for example the parsed schema); safe to delete."""
+        return self.data_dir / "cache"

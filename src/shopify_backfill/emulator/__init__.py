@@ -1,0 +1,1 @@
+"""A Shopify Admin API stand-in with a deterministic synthetic store."""

@@ -1,0 +1,209 @@
+"""Every GraphQL text the product sends to Shopify, and nothing else.
+
+One source of truth per query: the selection sets below decide which fields exist in
+``records.py``, and a test validates every text (including each built variant) against
+the real 2026-07 schema. Bulk queries may not use ``first``/``after`` and nest at most two
+connections deep, so the order selection is shared but the connection wrappers differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+MONEY_BAG = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
+
+ADDRESS_FIELDS = (
+    "address1 address2 city country countryCodeV2 firstName lastName province provinceCode "
+    "zip phone"
+)
+
+CUSTOMER_FIELDS = f"""
+  id
+  legacyResourceId
+  createdAt
+  updatedAt
+  firstName
+  lastName
+  defaultEmailAddress {{ emailAddress marketingState }}
+  defaultPhoneNumber {{ phoneNumber }}
+  smsMarketingConsent {{ marketingState }}
+  defaultAddress {{ {ADDRESS_FIELDS} }}
+  tags
+  numberOfOrders
+  amountSpent {{ amount currencyCode }}
+"""
+
+ORDER_FIELDS = f"""
+  id
+  legacyResourceId
+  name
+  number
+  createdAt
+  updatedAt
+  confirmed
+  cancelledAt
+  test
+  email
+  phone
+  currencyCode
+  totalPriceSet {{ {MONEY_BAG} }}
+  totalDiscountsSet {{ {MONEY_BAG} }}
+  tags
+  discountCodes
+  sourceName
+  statusPageUrl
+  customer {{ {CUSTOMER_FIELDS} }}
+  shippingAddress {{ {ADDRESS_FIELDS} }}
+  billingAddress {{ {ADDRESS_FIELDS} }}
+"""
+
+LINE_ITEM_FIELDS = f"""
+  id
+  name
+  title
+  quantity
+  sku
+  variantTitle
+  vendor
+  product {{ id }}
+  variant {{ id }}
+  originalUnitPriceSet {{ {MONEY_BAG} }}
+  customAttributes {{ key value }}
+"""
+
+SHIPPING_LINE_FIELDS = f"title originalPriceSet {{ {MONEY_BAG} }}"
+
+PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+
+
+def shopify_time(moment: datetime) -> str:
+    """UTC timestamp as Shopify's search syntax expects it, quoted."""
+    return "'" + moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") + "'"
+
+
+def window_filter(start: datetime, end: datetime) -> str:
+    """Search filter for ``createdAt`` in ``[start, end)`` (SPEC §2 window)."""
+    return f"created_at:>={shopify_time(start)} AND created_at:<{shopify_time(end)}"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+SHOP_QUERY = """
+query ShopIdentity {
+  shop { id name myshopifyDomain currencyCode ianaTimezone plan { partnerDevelopment shopifyPlus } }
+}
+"""
+
+ACCESS_PROBE_QUERY = f"""
+query CustomerAccessProbe {{
+  customers(first: 1) {{ nodes {{ {CUSTOMER_FIELDS} }} }}
+}}
+"""
+
+COUNTS_QUERY = """
+query WindowCounts($query: String!) {
+  customersCount(query: $query, limit: null) { count precision }
+  ordersCount(query: $query, limit: null) { count precision }
+}
+"""
+
+CUSTOMERS_PAGE_QUERY = f"""
+query CustomersPage($first: Int!, $after: String, $query: String!) {{
+  customers(first: $first, after: $after, query: $query, sortKey: ID) {{
+    nodes {{ {CUSTOMER_FIELDS} }}
+    {PAGE_INFO}
+  }}
+}}
+"""
+
+ORDERS_PAGE_QUERY = f"""
+query OrdersPage($first: Int!, $after: String, $query: String!, $lineItemsFirst: Int!,
+                 $shippingFirst: Int!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: ID) {{
+    nodes {{
+      {ORDER_FIELDS}
+      lineItems(first: $lineItemsFirst) {{ nodes {{ {LINE_ITEM_FIELDS} }} {PAGE_INFO} }}
+      shippingLines(first: $shippingFirst) {{ nodes {{ {SHIPPING_LINE_FIELDS} }} }}
+    }}
+    {PAGE_INFO}
+  }}
+}}
+"""
+
+ORDER_LINE_ITEMS_QUERY = f"""
+query OrderLineItems($id: ID!, $first: Int!, $after: String) {{
+  order(id: $id) {{
+    lineItems(first: $first, after: $after) {{ nodes {{ {LINE_ITEM_FIELDS} }} {PAGE_INFO} }}
+  }}
+}}
+"""
+
+BULK_RUN_MUTATION = """
+mutation BulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+BULK_OPERATION_FIELDS = (
+    "id status type errorCode createdAt completedAt objectCount rootObjectCount fileSize "
+    "url partialDataUrl query"
+)
+
+BULK_POLL_QUERY = f"""
+query BulkPoll($id: ID!) {{
+  bulkOperation(id: $id) {{ {BULK_OPERATION_FIELDS} }}
+}}
+"""
+
+BULK_CANCEL_MUTATION = f"""
+mutation BulkCancel($id: ID!) {{
+  bulkOperationCancel(id: $id) {{
+    bulkOperation {{ {BULK_OPERATION_FIELDS} }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
+
+def bulk_orders_query(search: str) -> str:
+    """Bulk text for the window's orders with line items, shipping lines and customer."""
+    return f"""
+{{
+  orders(query: {_quote(search)}, sortKey: CREATED_AT) {{
+    edges {{ node {{
+      {ORDER_FIELDS}
+      lineItems {{ edges {{ node {{ {LINE_ITEM_FIELDS} }} }} }}
+      shippingLines {{ edges {{ node {{ {SHIPPING_LINE_FIELDS} }} }} }}
+    }} }}
+  }}
+}}
+"""
+
+
+def bulk_customers_query(search: str) -> str:
+    """Bulk text for the customers created in the window."""
+    return f"""
+{{
+  customers(query: {_quote(search)}, sortKey: CREATED_AT) {{
+    edges {{ node {{ {CUSTOMER_FIELDS} }} }}
+  }}
+}}
+"""
+
+
+def all_query_texts() -> Iterator[tuple[str, str]]:
+    """Every text above with a name, bulk builders expanded with a sample window."""
+    sample = window_filter(
+        datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    )
+    for name, value in sorted(globals().items()):
+        if name.endswith(("_QUERY", "_MUTATION")) and isinstance(value, str):
+            yield name, value
+    yield "bulk_orders_query", bulk_orders_query(sample)
+    yield "bulk_customers_query", bulk_customers_query(sample)
