@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the profile store, run by ``profiles.db.upgrade``."""
