@@ -1,14 +1,102 @@
-"""``shopify-backfill emulator ...`` commands."""
+"""``shopify-backfill emulator serve|check``: run the Shopify emulator or check it.
+
+``serve`` builds (or reopens) a synthetic store, prints what a client needs to connect
+(shop domain, Admin API base URL, an access token) and serves it with uvicorn; ``check``
+runs the scripted self-check against a fresh in-process emulator.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+import uvicorn
+
+from shopify_backfill.config import API_VERSION, Settings
+from shopify_backfill.emulator.app import create_emulator_app
+from shopify_backfill.emulator.config import EmulatorConfig, Plan
+from shopify_backfill.emulator.selfcheck import run_check
+from shopify_backfill.emulator.store import ShopStore
+from shopify_backfill.errors import ConfigError
+from shopify_backfill.shopify.schema import load_schema
 
 app = typer.Typer(help="Run or check the Shopify Admin API emulator.", no_args_is_help=True)
 
+PLANS: dict[str, Plan] = {
+    "standard": "standard",
+    "advanced": "advanced",
+    "plus": "plus",
+    "enterprise": "enterprise",
+}
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise ConfigError(
+            f"--now {text!r} is not an ISO 8601 time (e.g. 2026-07-01T12:00:00Z)"
+        ) from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 @app.command()
-def check() -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65_535)] = 8765,
+    customers: Annotated[int, typer.Option(help="Customers to generate.", min=0)] = 1_000,
+    orders: Annotated[int, typer.Option(help="Orders to generate.", min=0)] = 5_000,
+    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same store).")] = 1,
+    plan: Annotated[str, typer.Option(help="Shopify plan: " + ", ".join(PLANS))] = "standard",
+    now: Annotated[str | None, typer.Option(help="The store's 'now' (ISO 8601).")] = None,
+    db: Annotated[Path | None, typer.Option(help="Store file; reopened if it exists.")] = None,
+    token: Annotated[str | None, typer.Option(help="Fixed shpat_ token to seed.")] = None,
+) -> None:
+    """Serve a synthetic store over Shopify's Admin API on HOST:PORT."""
+    if plan not in PLANS:
+        raise ConfigError(f"--plan {plan!r} is not one of {', '.join(PLANS)}")
+    if token is not None and not token.startswith("shpat_"):
+        raise ConfigError("--token must start with shpat_ (Shopify's custom-app token prefix)")
+    moment = _parse_now(now)
+    settings = Settings()
+    schema = load_schema(settings.schema_path(), settings.cache_dir())
+    if db is not None and db.exists():
+        store = ShopStore.open(db)
+    else:
+        typer.echo(f"generating {customers} customers and {orders} orders (seed {seed}) ...")
+        store = ShopStore.generate(
+            db,
+            customers=customers,
+            orders=orders,
+            seed=seed,
+            now=moment,
+            plan=PLANS[plan],
+        )
+    config = EmulatorConfig(seed_token=token, plan=PLANS[plan])
+    application = create_emulator_app(store, schema=schema, config=config)
+    runtime = application.state.runtime
+    typer.echo(f"shop domain:    {store.shop_domain}")
+    typer.echo(f"admin API base: http://{host}:{port}/admin/api/{API_VERSION}/")
+    typer.echo(f"access token:   {runtime.seed_grant.token}")
+    typer.echo(f"admin secret:   {config.admin_secret}  (header X-Emulator-Admin)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def check(
+    customers: Annotated[int, typer.Option(help="Customers in the check store.", min=1)] = 60,
+    orders: Annotated[int, typer.Option(help="Orders in the check store.", min=1)] = 150,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 1,
+) -> None:
     """Run a short scripted session against a fresh emulator and print what it saw."""
-    typer.echo("emulator self-check: not built yet")
-    raise typer.Exit(1)
+    settings = Settings()
+    schema = load_schema(settings.schema_path(), settings.cache_dir())
+    report = run_check(schema, customers=customers, orders=orders, seed=seed, echo=typer.echo)
+    if report.problems:
+        typer.echo(f"{len(report.problems)} check(s) failed", err=True)
+        raise typer.Exit(1)
+    typer.echo("emulator check passed")

@@ -1,0 +1,147 @@
+"""Serve a bulk export of a large store through the emulator and measure it.
+
+For a baseline store and the target store (default 1,000,000 orders), in the same run:
+build the store, run ``bulkOperationRunQuery`` over HTTP (in-process transport), poll
+until COMPLETED, then stream the JSONL download. Prints time, throughput and peak RSS
+per phase, and writes the figures as JSON.
+
+    .venv/bin/python bench/emulator_bulk_export.py --orders 1000000 --baseline-orders 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from shopify_backfill.config import Settings
+from shopify_backfill.emulator.app import create_emulator_app
+from shopify_backfill.emulator.store import ShopStore
+from shopify_backfill.emulator.transport import EmulatorTransport
+from shopify_backfill.shopify.queries import bulk_orders_query, window_filter
+from shopify_backfill.shopify.schema import load_schema
+
+RUN = """mutation Run($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
+    bulkOperation { id } userErrors { message } } }"""
+POLL = (
+    "query($id: ID!) { bulkOperation(id: $id) { status objectCount rootObjectCount fileSize url } }"
+)
+
+
+@contextmanager
+def peak_rss() -> Iterator[Callable[[], int]]:
+    """Sample this process's RSS every 20 ms; yields a getter for the peak so far."""
+    process = psutil.Process()
+    peak = [process.memory_info().rss]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield lambda: peak[0]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def measure(orders: int, customers: int, folder: Path, schema: Any) -> dict[str, Any]:
+    now = datetime(2026, 7, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    store = ShopStore.generate(
+        folder / f"store-{orders}.sqlite", customers=customers, orders=orders, seed=1, now=now
+    )
+    generated = time.perf_counter() - started
+    app = create_emulator_app(store, schema=schema)
+    token = app.state.runtime.seed_grant.token
+    transport = EmulatorTransport(app)
+    headers = {"X-Shopify-Access-Token": token}
+    query = bulk_orders_query(window_filter(datetime(2000, 1, 1, tzinfo=UTC), now))
+    with (
+        httpx.Client(transport=transport, base_url="https://emulator", headers=headers) as client,
+        peak_rss() as peak,
+    ):
+        baseline_rss = psutil.Process().memory_info().rss
+        started = time.perf_counter()
+        body = client.post(
+            "/admin/api/2026-07/graphql.json", json={"query": RUN, "variables": {"query": query}}
+        ).json()
+        gid = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        while True:
+            operation = client.post(
+                "/admin/api/2026-07/graphql.json", json={"query": POLL, "variables": {"id": gid}}
+            ).json()["data"]["bulkOperation"]
+            if operation["status"] not in ("CREATED", "RUNNING"):
+                break
+            time.sleep(0.2)
+        exported = time.perf_counter() - started
+        export_peak = peak()
+        started = time.perf_counter()
+        size = lines = 0
+        with client.stream("GET", operation["url"]) as response:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        downloaded = time.perf_counter() - started
+        download_peak = peak()
+    app.state.runtime.bulk.shutdown()
+    transport.close()
+    store.close()
+    assert operation["status"] == "COMPLETED", operation
+    assert str(lines) == operation["objectCount"], (lines, operation)
+    assert str(size) == operation["fileSize"]
+    return {
+        "orders": orders,
+        "customers": customers,
+        "objects": lines,
+        "bytes": size,
+        "generate_s": round(generated, 2),
+        "export_s": round(exported, 2),
+        "export_objects_per_s": round(lines / exported),
+        "download_s": round(downloaded, 2),
+        "download_mb_per_s": round(size / downloaded / 1e6, 1),
+        "rss_before_mb": round(baseline_rss / 1e6, 1),
+        "peak_rss_export_mb": round(export_peak / 1e6, 1),
+        "peak_rss_download_mb": round(download_peak / 1e6, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--baseline-orders", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=Path("var/bench/emulator_bulk_export.json"))
+    args = parser.parse_args()
+    settings = Settings()
+    schema = load_schema(settings.schema_path(), settings.cache_dir())
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp:
+        for orders in (args.baseline_orders, args.orders):
+            rows.append(measure(orders, max(1, orders // 5), Path(tmp), schema))
+    keys = list(rows[0])
+    print(" | ".join(f"{key:>22}" for key in ("metric", "baseline", "target")))
+    for key in keys:
+        print(" | ".join(f"{value!s:>22}" for value in (key, rows[0][key], rows[1][key])))
+    ratio = rows[1]["export_objects_per_s"] / rows[0]["export_objects_per_s"]
+    print(f"export throughput target/baseline: {ratio:.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"baseline": rows[0], "target": rows[1]}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

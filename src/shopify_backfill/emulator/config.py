@@ -1,0 +1,92 @@
+"""Knobs of one emulator instance: the app it recognises, what the store grants, timings, faults.
+
+Kept apart from the product's ``Settings``: the emulator plays Shopify, so its secrets are
+Shopify's side of the handshake and tests build many differently-shaped instances side by
+side. Every field has a default that behaves like a healthy, fully-approved store.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shopify_backfill.config import REQUIRED_SCOPES
+
+Plan = Literal["standard", "advanced", "plus", "enterprise"]
+
+SUPPORTED_API_VERSIONS: tuple[str, ...] = (
+    "2025-07",
+    "2025-10",
+    "2026-01",
+    "2026-04",
+    "2026-07",
+)
+"""Stable versions served; Shopify keeps each for twelve months (oldest first)."""
+
+DEFAULT_GRANTABLE_SCOPES: tuple[str, ...] = (
+    *REQUIRED_SCOPES,
+    "read_products",
+    "read_customer_events",
+)
+
+BulkOutcome = Literal["FAILED", "TIMEOUT", "ACCESS_DENIED", "EXPIRED", "PARTIAL"]
+"""How a bulk job forced by a fault ends; ``PARTIAL`` is FAILED with a ``partialDataUrl``."""
+
+
+class FaultPlan(BaseModel):
+    """Failure switches; every random draw comes from ``seed`` so runs are reproducible."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = 0
+    server_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    reset_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    latency_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
+    force_throttle: bool = False
+    bulk_outcomes: tuple[BulkOutcome, ...] = ()
+    """The next bulk jobs end this way, one entry per job, in order."""
+    partial_fraction: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """Share of rows written to the partial file of a ``PARTIAL`` job."""
+    download_cut_after_bytes: int | None = Field(default=None, ge=0)
+    """Bulk downloads end abruptly after this many bytes of the body."""
+    paths: tuple[str, ...] = ("/admin/api/",)
+    """Path prefixes the per-request faults (5xx, resets, latency) apply to."""
+
+
+class EmulatorConfig(BaseModel):
+    """Everything an emulator instance needs besides its store and schema."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str = "shopify-backfill-app"
+    client_secret: str = "emulator-app-secret"  # noqa: S105 - the emulator's well-known default
+    admin_secret: str = "emulator-admin-secret"  # noqa: S105
+    """Guards ``/emulator/*`` admin routes (header ``X-Emulator-Admin``)."""
+    plan: Plan | None = None
+    """Overrides the store's plan for rate limits; ``None`` uses the store's."""
+    grantable_scopes: tuple[str, ...] = DEFAULT_GRANTABLE_SCOPES
+    """What the store lets an app have; requested scopes outside it are not granted."""
+    seed_token: str | None = None
+    """Fixed value for the custom-app token minted at start (random when ``None``)."""
+    seed_token_scopes: tuple[str, ...] | None = None
+    """Scopes of that token; ``None`` grants every grantable scope."""
+    protected_customer_data_approved: bool = True
+    api_versions: tuple[str, ...] = SUPPORTED_API_VERSIONS
+    bulk_start_delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
+    """Time a bulk job sits in CREATED before running: bulk's fixed start-up cost."""
+    bulk_url_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    bulk_concurrency_limit: int = Field(default=5, ge=1)
+    oauth_code_ttl_seconds: int = Field(default=600, ge=1)
+    allowed_redirect_uris: tuple[str, ...] = ()
+    """Prefixes an OAuth ``redirect_uri`` must start with; empty accepts any http(s) URL."""
+    faults: FaultPlan = FaultPlan()
+
+    @field_validator("grantable_scopes", "seed_token_scopes")
+    @classmethod
+    def _scope_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for scope in value or ():
+            if not scope or "," in scope or " " in scope:
+                msg = f"scope {scope!r} is not a scope name (write_x or read_x, no commas)"
+                raise ValueError(msg)
+        return value

@@ -1,0 +1,1020 @@
+"""A GraphQL executor for validated Admin API documents over the synthetic store.
+
+graphql-core's own executor needs resolvers on every type of a 4,000-type schema; this
+one walks the selection set instead and serves any field straight from the stored
+documents (which already hold Shopify's serialized values), calling a resolver only
+where data lives elsewhere: root fields, connections, and links between documents. The
+HTTP layer adds or overrides resolvers by ``(ParentTypeName, fieldName)``.
+
+A selected field the store does not hold comes back ``null`` when the schema allows it,
+and otherwise as a GraphQL error naming the field (code ``EMULATOR_UNSUPPORTED``): the
+emulator never invents data it does not have.
+
+``bulk_rows`` runs the same resolvers in Shopify's bulk-export form: one JSONL line per
+node, nested-connection children on their own lines with ``__parentId``, streamed page
+by page so memory does not grow with the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+)
+from graphql.execution.collect_fields import collect_fields, collect_sub_fields
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language.location import get_location
+from graphql.utilities import get_operation_ast
+
+from shopify_backfill.emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
+from shopify_backfill.emulator.search import (
+    CUSTOMER_SEARCH,
+    ORDER_SEARCH,
+    SearchContext,
+    SearchError,
+    SearchSpec,
+    compile_search,
+    valid_search_fields,
+)
+from shopify_backfill.emulator.store import (
+    Page,
+    Resource,
+    ShopStore,
+    count_rows,
+    fetch_page,
+    sort_spec,
+)
+from shopify_backfill.errors import InputError
+
+MAX_PAGE_SIZE = 250
+BULK_PAGE_SIZE = 250
+UNSUPPORTED_CODE = "EMULATOR_UNSUPPORTED"
+
+FIELD_ALIASES: dict[tuple[str, str], str] = {
+    ("Order", "originalTotalPriceSet"): "totalPriceSet",
+    ("Order", "currentTotalDiscountsSet"): "totalDiscountsSet",
+    ("Order", "currentShippingPriceSet"): "totalShippingPriceSet",
+    ("LineItem", "currentQuantity"): "quantity",
+    ("LineItem", "refundableQuantity"): "quantity",
+    ("LineItem", "discountedUnitPriceSet"): "originalUnitPriceSet",
+    ("LineItem", "discountedTotalSet"): "originalTotalSet",
+    ("ShippingLine", "discountedPriceSet"): "originalPriceSet",
+    ("ShippingLine", "currentDiscountedPriceSet"): "originalPriceSet",
+}
+"""Fields equal to another stored field in the synthetic data (no discounts or edits on
+lines), served from it so the stored documents stay small."""
+
+
+@dataclass
+class ResolveContext:
+    store: ShopStore
+    variables: dict[str, Any]
+    orders_visible_since: datetime | None
+    search: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    extras: dict[str, Any]
+    path: list[str | int] = field(default_factory=list)
+    """Response path of the field being resolved (for errors and search entries)."""
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Per-request memo (customer documents, bulk prefetches); never shared."""
+
+    def visible_since_epoch(self) -> int | None:
+        since = self.orders_visible_since
+        return None if since is None else int(since.timestamp())
+
+
+Resolver = Callable[[ResolveContext, dict[str, Any], FieldNode, Any], Any]
+
+
+@dataclass
+class ExecutionResult:
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    search: list[dict[str, Any]]
+
+
+class FieldError(Exception):
+    """A resolver failure: the field becomes null and the error is reported at its path."""
+
+    def __init__(self, message: str, code: str = "BAD_REQUEST") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class RequestError(FieldError):
+    """A failure Shopify reports for the whole request: ``data`` is ``null``."""
+
+
+class BulkQueryError(InputError):
+    """A bulk query shape the emulator cannot export; the message names the part."""
+
+
+class _NullBubbleError(Exception):
+    """A non-null field resolved to null: its parent becomes null (GraphQL spec 6.4.4)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def parse_gid(value: Any) -> tuple[str, int] | None:
+    """``gid://shopify/Order/123`` -> ``("Order", 123)``; anything else -> ``None``."""
+    if not isinstance(value, str) or not value.startswith("gid://shopify/"):
+        return None
+    kind, _, rest = value[len("gid://shopify/") :].partition("/")
+    number = rest.split("?", 1)[0]
+    if not kind or not number.isdigit():
+        return None
+    return kind, int(number)
+
+
+def _error_dict(
+    message: str, node: FieldNode | None, path: list[str | int] | None, code: str | None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message}
+    if node is not None and node.loc is not None:
+        location = get_location(node.loc.source, node.loc.start)
+        error["locations"] = [{"line": location.line, "column": location.column}]
+    if path is not None:
+        error["path"] = list(path)
+    if code is not None:
+        error["extensions"] = {"code": code}
+    return error
+
+
+def _serialize_scalar(type_name: str, value: Any) -> Any:
+    if type_name in {"UnsignedInt64", "ID", "BigInt"}:
+        return str(value)
+    if type_name == "Decimal" and isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return text if "." in text else f"{text}.0"
+    if type_name == "DateTime" and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _page_size(args: dict[str, Any], field_name: str) -> tuple[int | None, int | None]:
+    first, last = args.get("first"), args.get("last")
+    if first is None and last is None:
+        raise RequestError("you must provide one of first or last")
+    if first is not None and last is not None:
+        raise RequestError("providing both first and last is not supported")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+            raise RequestError(
+                f"The maximum number of items requested per page is {MAX_PAGE_SIZE}. "
+                f"Argument '{name}' on Field '{field_name}' was {value}."
+            )
+    return first, last
+
+
+def _cursor(value: Any) -> Cursor | None:
+    if value is None:
+        return None
+    try:
+        return decode_cursor(value)
+    except CursorError as error:
+        raise RequestError(f"Invalid cursor: {error}") from error
+
+
+def _connection(rows: list[tuple[str, Any]], has_next: bool, has_previous: bool) -> dict[str, Any]:
+    return {
+        "edges": [{"cursor": cursor, "node": node} for cursor, node in rows],
+        "nodes": [node for _, node in rows],
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+            "startCursor": rows[0][0] if rows else None,
+            "endCursor": rows[-1][0] if rows else None,
+        },
+    }
+
+
+def _page_to_connection(page: Page) -> dict[str, Any]:
+    return _connection(page.rows, page.has_next_page, page.has_previous_page)
+
+
+def _list_page(
+    items: list[dict[str, Any]], args: dict[str, Any], field_name: str
+) -> dict[str, Any]:
+    """Cursor pagination over a small in-document list (shipping lines, addresses)."""
+    first, last = _page_size(args, field_name)
+    keyed = [(parse_gid(item.get("id")) or ("", index))[1] for index, item in enumerate(items)]
+    order = list(range(len(items)))
+    if args.get("reverse"):
+        order.reverse()
+    after, before = _cursor(args.get("after")), _cursor(args.get("before"))
+    if after is not None:
+        order = order[next((i + 1 for i, k in enumerate(order) if keyed[k] == after.last_id), 0) :]
+    if before is not None:
+        stop = next((i for i, k in enumerate(order) if keyed[k] == before.last_id), len(order))
+        order = order[:stop]
+    total = order
+    if first is not None:
+        chosen, has_next, has_prev = total[:first], len(total) > first, after is not None
+    else:
+        size = last or 0
+        chosen = total[-size:] if size else []
+        has_next, has_prev = before is not None, len(total) > size
+    rows = [(encode_cursor(keyed[k], keyed[k]), items[k]) for k in chosen]
+    return _connection(rows, has_next, has_prev)
+
+
+# --------------------------------------------------------------------------- executor
+
+
+class Executor:
+    """Executes validated documents against one store; resolvers are extensible."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        store: ShopStore,
+        resolvers: Mapping[tuple[str, str], Resolver] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.store = store
+        self.timezone = ZoneInfo(store.timezone)
+        self.resolvers: dict[tuple[str, str], Resolver] = dict(_default_resolvers(self))
+        self.resolvers.update(resolvers or {})
+        self.bulk_children: dict[tuple[str, str], BulkChildren] = dict(_bulk_children(self))
+
+    # ------------------------------------------------------------------ entry points
+
+    def execute(
+        self,
+        document: DocumentNode,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        orders_visible_since: datetime | None = None,
+        extras: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            message = (
+                f"No operation named {operation_name!r}"
+                if operation_name
+                else "An operation name is required when the document holds several operations"
+            )
+            return ExecutionResult(None, [{"message": message}], [])
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            return ExecutionResult(None, [_graphql_error(e) for e in coerced], [])
+        ctx = ResolveContext(
+            store=self.store,
+            variables=coerced,
+            orders_visible_since=orders_visible_since,
+            search=[],
+            errors=[],
+            extras=extras if extras is not None else {},
+        )
+        runner = _Run(self, ctx, _fragments(document))
+        root = self._root_type(operation)
+        if root is None:
+            return ExecutionResult(None, [{"message": "Schema has no root for this operation"}], [])
+        try:
+            fields = collect_fields(
+                self.schema, runner.fragments, ctx.variables, root, operation.selection_set
+            )
+            data = runner.object_fields(root, fields, None, [])
+        except RequestError as error:
+            node = runner.current_node
+            return ExecutionResult(
+                None,
+                [_error_dict(error.message, node, runner.current_path, error.code)],
+                ctx.search,
+            )
+        except _NullBubbleError:
+            data = None
+        return ExecutionResult(data, ctx.errors, ctx.search)
+
+    def bulk_rows(
+        self,
+        document: DocumentNode,
+        *,
+        orders_visible_since: datetime | None = None,
+        search: list[dict[str, Any]] | None = None,
+    ) -> Iterator[bytes]:
+        """JSONL lines (with trailing newline) of a bulk query, streamed.
+
+        ``search`` optionally collects the ``extensions.search`` entries the query's
+        filters produce, so the caller can report ``invalid_field`` warnings.
+        """
+        operation = get_operation_ast(document, None)
+        if operation is None or operation.operation != OperationType.QUERY:
+            raise BulkQueryError("a bulk query document must hold exactly one query operation")
+        ctx = ResolveContext(
+            store=self.store,
+            variables={},
+            orders_visible_since=orders_visible_since,
+            search=search if search is not None else [],
+            errors=[],
+            extras={},
+        )
+        runner = _Run(self, ctx, _fragments(document))
+        root = self.schema.query_type
+        if root is None:
+            raise BulkQueryError("the schema has no query root")
+        fields = collect_fields(self.schema, runner.fragments, {}, root, operation.selection_set)
+        if len(fields) != 1:
+            raise BulkQueryError(
+                f"a bulk query must select exactly one top-level connection, got {len(fields)}"
+            )
+        ((key, nodes),) = fields.items()
+        name = nodes[0].name.value
+        if name not in {"orders", "customers"}:
+            raise BulkQueryError(f"the emulator exports orders and customers in bulk, not {name!r}")
+        field_def = root.fields[name]
+        args = get_argument_values(field_def, nodes[0], {})
+        resource: Resource = "orders" if name == "orders" else "customers"
+        node_type = self.schema.get_type("Order" if resource == "orders" else "Customer")
+        if not isinstance(node_type, GraphQLObjectType):
+            raise BulkQueryError(f"the schema has no {resource} node type")
+        node_nodes = _connection_node_fields(nodes)
+        ctx.path = [key]
+        docs = self._iterate_resource(
+            ctx,
+            resource,
+            args,
+            parent_type="QueryRoot",
+            field_name=name,
+            prefetch_line_items=_selects(node_nodes, "lineItems"),
+        )
+        yield from runner.bulk_stream(node_type, node_nodes, docs)
+
+    # ------------------------------------------------------------------ data access
+
+    def _root_type(self, operation: OperationDefinitionNode) -> GraphQLObjectType | None:
+        if operation.operation == OperationType.MUTATION:
+            return self.schema.mutation_type
+        if operation.operation == OperationType.SUBSCRIPTION:
+            return None
+        return self.schema.query_type
+
+    def search_where(
+        self,
+        ctx: ResolveContext,
+        resource: Resource,
+        query: str | None,
+        parent_type: str,
+        field_name: str,
+    ) -> tuple[str, list[Any]]:
+        """Compile ``query`` for one connection; warnings go to ``ctx.search``."""
+        spec: SearchSpec = ORDER_SEARCH if resource == "orders" else CUSTOMER_SEARCH
+        valid = valid_search_fields(self.schema, parent_type, field_name)
+        search_ctx = SearchContext(timezone=self.timezone, now=self.store.now)
+        try:
+            compiled = compile_search(query, spec, valid, search_ctx)
+        except SearchError as error:
+            raise RequestError(str(error)) from error
+        if compiled.warnings:
+            ctx.search.append(
+                {
+                    "path": list(ctx.path),
+                    "query": query,
+                    "parsed": compiled.parsed,
+                    "warnings": compiled.warnings,
+                }
+            )
+        where, params = compiled.where, list(compiled.params)
+        since = ctx.visible_since_epoch()
+        if resource == "orders" and since is not None:
+            where = f"({where}) AND o.created_at >= ?"
+            params.append(since)
+        return where, params
+
+    def connection_page(
+        self,
+        ctx: ResolveContext,
+        resource: Resource,
+        args: dict[str, Any],
+        *,
+        parent_type: str,
+        field_name: str,
+        extra_where: tuple[str, list[Any]] | None = None,
+    ) -> dict[str, Any]:
+        first, last = _page_size(args, field_name)
+        where, params = self.search_where(ctx, resource, args.get("query"), parent_type, field_name)
+        if extra_where is not None:
+            where = f"({where}) AND {extra_where[0]}"
+            params = [*params, *extra_where[1]]
+        sort_key = args.get("sortKey") or "ID"
+        try:
+            sort_spec(resource, sort_key)
+            page = fetch_page(
+                self.store,
+                resource,
+                where=where,
+                params=params,
+                sort_key=sort_key,
+                first=first,
+                last=last,
+                after=_cursor(args.get("after")),
+                before=_cursor(args.get("before")),
+                reverse=bool(args.get("reverse")),
+            )
+        except CursorError as error:
+            raise RequestError(f"Invalid cursor: {error}") from error
+        except InputError as error:
+            raise FieldError(str(error), UNSUPPORTED_CODE) from error
+        return _page_to_connection(page)
+
+    def _iterate_resource(
+        self,
+        ctx: ResolveContext,
+        resource: Resource,
+        args: dict[str, Any],
+        *,
+        parent_type: str,
+        field_name: str,
+        extra_where: tuple[str, list[Any]] | None = None,
+        prefetch_line_items: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching document in sort order, one keyset page at a time."""
+        where, params = self.search_where(ctx, resource, args.get("query"), parent_type, field_name)
+        if extra_where is not None:
+            where = f"({where}) AND {extra_where[0]}"
+            params = [*params, *extra_where[1]]
+        sort_key = args.get("sortKey") or "ID"
+        try:
+            sort_spec(resource, sort_key)
+        except InputError as error:
+            raise BulkQueryError(str(error)) from error
+        after: Cursor | None = None
+        while True:
+            page = fetch_page(
+                self.store,
+                resource,
+                where=where,
+                params=params,
+                sort_key=sort_key,
+                first=BULK_PAGE_SIZE,
+                last=None,
+                after=after,
+                before=None,
+                reverse=bool(args.get("reverse")),
+            )
+            docs = [doc for _, doc in page.rows]
+            if prefetch_line_items:
+                ctx.cache["line_items"] = self.store.line_items_for_orders(
+                    [int(doc["legacyResourceId"]) for doc in docs]
+                )
+            yield from docs
+            if not page.has_next_page or not page.rows:
+                return
+            after = decode_cursor(page.rows[-1][0])
+
+    def customer_doc(self, ctx: ResolveContext, customer_id: int) -> dict[str, Any] | None:
+        memo: dict[int, dict[str, Any] | None] = ctx.cache.setdefault("customers", {})
+        if customer_id not in memo:
+            if len(memo) > 4096:
+                memo.clear()
+            memo[customer_id] = self.store.customer(customer_id)
+        return memo[customer_id]
+
+    def visible_order(self, ctx: ResolveContext, order_id: int) -> dict[str, Any] | None:
+        found = self.store.order(order_id)
+        if found is None:
+            return None
+        doc, created = found
+        since = ctx.visible_since_epoch()
+        return None if since is not None and created < since else doc
+
+    def node_by_gid(self, ctx: ResolveContext, value: Any) -> dict[str, Any] | None:
+        parsed = parse_gid(value)
+        if parsed is None:
+            raise FieldError(f"Invalid global id '{value}'", "argumentLiteralsIncompatible")
+        kind, number = parsed
+        if kind == "Customer":
+            return self.store.customer(number)
+        if kind == "Order":
+            return self.visible_order(ctx, number)
+        if kind == "LineItem":
+            found = self.store.line_item(number)
+            since = ctx.visible_since_epoch()
+            if found is None or (since is not None and found[1] < since):
+                return None
+            return found[0]
+        return None
+
+
+BulkChildren = Callable[[ResolveContext, dict[str, Any], dict[str, Any]], Iterator[dict[str, Any]]]
+
+
+def _graphql_error(error: GraphQLError) -> dict[str, Any]:
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    formatted["extensions"] = {"code": "INVALID_VARIABLE"}
+    return formatted
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+
+
+def _connection_node_fields(nodes: list[FieldNode]) -> list[FieldNode]:
+    """The ``node`` (under ``edges``) or ``nodes`` selections of a connection field."""
+    found: list[FieldNode] = []
+    for node in nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if not isinstance(selection, FieldNode):
+                continue
+            if selection.name.value == "nodes":
+                found.append(selection)
+            elif selection.name.value == "edges" and selection.selection_set:
+                found.extend(
+                    inner
+                    for inner in selection.selection_set.selections
+                    if isinstance(inner, FieldNode) and inner.name.value == "node"
+                )
+    return found
+
+
+# --------------------------------------------------------------------------- one run
+
+
+class _Run:
+    """State of one execution: fragments and the position used for error reports."""
+
+    def __init__(
+        self, executor: Executor, ctx: ResolveContext, fragments: dict[str, FragmentDefinitionNode]
+    ) -> None:
+        self.executor = executor
+        self.schema = executor.schema
+        self.ctx = ctx
+        self.fragments = fragments
+        self.current_node: FieldNode | None = None
+        self.current_path: list[str | int] | None = None
+        # Field sets and argument values are fixed for one execution; graphql-core's own
+        # executor memoises them the same way (a page of 250 orders repeats them 250x).
+        self._subfields: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
+        self._arguments: dict[int, dict[str, Any]] = {}
+
+    def subfields(
+        self, object_type: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> dict[str, list[FieldNode]]:
+        key = (object_type.name, tuple(id(node) for node in nodes))
+        found = self._subfields.get(key)
+        if found is None:
+            found = collect_sub_fields(
+                self.schema, self.fragments, self.ctx.variables, object_type, nodes
+            )
+            self._subfields[key] = found
+        return found
+
+    def arguments(self, field_def: Any, node: FieldNode) -> dict[str, Any]:
+        found = self._arguments.get(id(node))
+        if found is None:
+            found = get_argument_values(field_def, node, self.ctx.variables)
+            self._arguments[id(node)] = found
+        return dict(found)
+
+    def object_fields(
+        self,
+        object_type: GraphQLObjectType,
+        fields: dict[str, list[FieldNode]],
+        parent: Any,
+        path: list[str | int],
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, nodes in fields.items():
+            node = nodes[0]
+            name = node.name.value
+            field_path = [*path, key]
+            if name == "__typename":
+                result[key] = object_type.name
+                continue
+            field_def = object_type.fields[name]
+            self.current_node, self.current_path = node, field_path
+            try:
+                args = self.arguments(field_def, node)
+                raw = self.resolve(object_type, name, args, node, parent=parent, path=field_path)
+                value = self.complete(field_def.type, nodes, raw, field_path)
+            except RequestError:
+                raise
+            except FieldError as error:
+                self.ctx.errors.append(_error_dict(error.message, node, field_path, error.code))
+                value = None
+            except _NullBubbleError:
+                value = None
+            if value is None and isinstance(field_def.type, GraphQLNonNull):
+                if not any(e.get("path") == field_path for e in self.ctx.errors) and not any(
+                    _is_prefix(field_path, e.get("path")) for e in self.ctx.errors
+                ):
+                    self.ctx.errors.append(
+                        _error_dict(
+                            f"Cannot return null for non-nullable field {object_type.name}.{name}",
+                            node,
+                            field_path,
+                            None,
+                        )
+                    )
+                raise _NullBubbleError
+            result[key] = value
+        return result
+
+    def resolve(
+        self,
+        object_type: GraphQLObjectType,
+        name: str,
+        args: dict[str, Any],
+        node: FieldNode,
+        *,
+        parent: Any,
+        path: list[str | int],
+    ) -> Any:
+        resolver = self.executor.resolvers.get((object_type.name, name))
+        if resolver is not None:
+            self.ctx.path = path
+            return resolver(self.ctx, args, node, parent)
+        if isinstance(parent, dict):
+            if name in parent:
+                return parent[name]
+            alias = FIELD_ALIASES.get((object_type.name, name))
+            if alias is not None and alias in parent:
+                return parent[alias]
+        field_def = object_type.fields[name]
+        if parent is None or isinstance(field_def.type, GraphQLNonNull):
+            raise FieldError(
+                f"Field '{name}' on type '{object_type.name}' is not served by the Shopify "
+                "emulator",
+                UNSUPPORTED_CODE,
+            )
+        return None
+
+    def complete(
+        self,
+        return_type: GraphQLOutputType,
+        nodes: list[FieldNode],
+        value: Any,
+        path: list[str | int],
+    ) -> Any:
+        if isinstance(return_type, GraphQLNonNull):
+            return self.complete(return_type.of_type, nodes, value, path)
+        if value is None:
+            return None
+        if isinstance(return_type, GraphQLList):
+            item_type = return_type.of_type
+            items = []
+            for index, item in enumerate(value):
+                try:
+                    completed = self.complete(item_type, nodes, item, [*path, index])
+                except _NullBubbleError:
+                    completed = None
+                if completed is None and isinstance(item_type, GraphQLNonNull):
+                    raise _NullBubbleError
+                items.append(completed)
+            return items
+        if isinstance(return_type, GraphQLInterfaceType | GraphQLUnionType):
+            runtime = (
+                self.schema.get_type(value.get("__typename", ""))
+                if isinstance(value, dict)
+                else None
+            )
+            if not isinstance(runtime, GraphQLObjectType):
+                raise FieldError(f"Cannot resolve the concrete type of {return_type.name}")
+            return self.complete(runtime, nodes, value, path)
+        if isinstance(return_type, GraphQLObjectType):
+            fields = self.subfields(return_type, nodes)
+            return self.object_fields(return_type, fields, value, path)
+        return _serialize_scalar(get_named_type(return_type).name, value)
+
+    # ------------------------------------------------------------------ bulk
+
+    def bulk_stream(
+        self,
+        node_type: GraphQLObjectType,
+        nodes: list[FieldNode],
+        docs: Iterator[dict[str, Any]],
+        parent_id: str | None = None,
+    ) -> Iterator[bytes]:
+        for doc in docs:
+            line, children = self.bulk_object(node_type, nodes, doc)
+            if parent_id is not None:
+                line["__parentId"] = parent_id
+            yield _jsonl(line)
+            for child_type, child_nodes, child_docs in children:
+                yield from self.bulk_stream(child_type, child_nodes, child_docs, doc.get("id"))
+
+    def bulk_object(
+        self, object_type: GraphQLObjectType, nodes: list[FieldNode], doc: dict[str, Any]
+    ) -> tuple[
+        dict[str, Any], list[tuple[GraphQLObjectType, list[FieldNode], Iterator[dict[str, Any]]]]
+    ]:
+        """One node's JSONL object, with nested connections split out as child streams."""
+        fields = self.subfields(object_type, nodes)
+        line: dict[str, Any] = {}
+        children = []
+        plain: dict[str, list[FieldNode]] = {}
+        for key, field_nodes in fields.items():
+            name = field_nodes[0].name.value
+            field_def = object_type.fields.get(name)
+            named = get_named_type(field_def.type) if field_def else None
+            if (
+                named is not None
+                and named.name.endswith("Connection")
+                and isinstance(named, GraphQLObjectType)
+            ):
+                iterate = self.executor.bulk_children.get((object_type.name, name))
+                if iterate is None:
+                    raise BulkQueryError(
+                        f"the emulator cannot export the nested connection "
+                        f"{object_type.name}.{name} in bulk"
+                    )
+                args = get_argument_values(field_def, field_nodes[0], {})
+                node_type = get_named_type(named.fields["nodes"].type)
+                if not isinstance(node_type, GraphQLObjectType):
+                    raise BulkQueryError(f"{named.name} has no object node type")
+                children.append(
+                    (node_type, _connection_node_fields(field_nodes), iterate(self.ctx, args, doc))
+                )
+            else:
+                plain[key] = field_nodes
+        try:
+            line = self.object_fields(object_type, plain, doc, [])
+        except _NullBubbleError:
+            line = {}
+        if self.ctx.errors:
+            error = self.ctx.errors[0]
+            raise BulkQueryError(f"bulk export failed: {error['message']}")
+        return line, children
+
+
+def _selects(nodes: list[FieldNode], name: str) -> bool:
+    """Whether any selection under ``nodes`` (fragments included, shallowly) names ``name``."""
+    for node in nodes:
+        if node.selection_set is None:
+            continue
+        for selection in node.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
+                    return True
+            else:
+                return True  # fragments: assume yes (prefetching is only an optimisation)
+    return False
+
+
+def _is_prefix(prefix: list[str | int], path: Any) -> bool:
+    return isinstance(path, list) and len(path) > len(prefix) and path[: len(prefix)] == prefix
+
+
+def _jsonl(value: dict[str, Any]) -> bytes:
+    """Shopify's JSONL escapes ``/`` as ``\\/`` (Ruby's generator); the bytes match."""
+    return orjson.dumps(value).replace(b"/", b"\\/") + b"\n"
+
+
+# --------------------------------------------------------------------------- resolvers
+
+
+def _default_resolvers(executor: Executor) -> dict[tuple[str, str], Resolver]:
+    store = executor.store
+
+    def shop(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+        return store.shop_document()
+
+    def orders(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+        return executor.connection_page(
+            ctx, "orders", args, parent_type="QueryRoot", field_name="orders"
+        )
+
+    def customers(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+        return executor.connection_page(
+            ctx, "customers", args, parent_type="QueryRoot", field_name="customers"
+        )
+
+    def counter(resource: Resource, field_name: str) -> Resolver:
+        def count(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+            where, params = executor.search_where(
+                ctx, resource, args.get("query"), "QueryRoot", field_name
+            )
+            limit = args.get("limit")
+            total, exact = count_rows(store, resource, where=where, params=params, limit=limit)
+            return {"count": total, "precision": "EXACT" if exact else "AT_LEAST"}
+
+        return count
+
+    def by_id(kind: str) -> Resolver:
+        def lookup(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+            parsed = parse_gid(args["id"])
+            if parsed is None:
+                raise FieldError(
+                    f"Invalid global id '{args['id']}'", "argumentLiteralsIncompatible"
+                )
+            if parsed[0] != kind:
+                return None
+            return executor.node_by_gid(ctx, args["id"])
+
+        return lookup
+
+    def node_(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+        return executor.node_by_gid(ctx, args["id"])
+
+    def nodes_(ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any) -> Any:
+        return [executor.node_by_gid(ctx, value) for value in args["ids"]]
+
+    def order_customer(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        customer_id = parent.get("_customerId")
+        return None if customer_id is None else executor.customer_doc(ctx, customer_id)
+
+    def order_line_items(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        first, last = _page_size(args, "lineItems")
+        order_id = int(parent["legacyResourceId"])
+        reverse = bool(args.get("reverse"))
+        after, before = _cursor(args.get("after")), _cursor(args.get("before"))
+        if first is not None:
+            rows = store.line_items_page(
+                order_id,
+                after_id=after.last_id if after else None,
+                limit=first + 1,
+                descending=reverse,
+            )
+            if before is not None:
+                rows = [
+                    r for r in rows if (r[0] > before.last_id if reverse else r[0] < before.last_id)
+                ]
+            more = len(rows) > first
+            rows = rows[:first]
+            has_prev = bool(rows) and bool(
+                store.line_items_page(
+                    order_id, after_id=rows[0][0], limit=1, descending=not reverse
+                )
+            )
+            return _connection([(encode_cursor(i, i), d) for i, d in rows], more, has_prev)
+        size = last or 0
+        rows = store.line_items_page(
+            order_id,
+            after_id=before.last_id if before else None,
+            limit=size + 1,
+            descending=not reverse,
+        )
+        more = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_next = bool(rows) and bool(
+            store.line_items_page(order_id, after_id=rows[-1][0], limit=1, descending=reverse)
+        )
+        return _connection([(encode_cursor(i, i), d) for i, d in rows], has_next, more)
+
+    def order_shipping_lines(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        return _list_page(parent.get("_shippingLines", []), args, "shippingLines")
+
+    def customer_orders(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        customer_id = int(parent["legacyResourceId"])
+        return executor.connection_page(
+            ctx,
+            "orders",
+            args,
+            parent_type="Customer",
+            field_name="orders",
+            extra_where=("o.customer_id = ?", [customer_id]),
+        )
+
+    def customer_last_order(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        order_id = parent.get("_lastOrderId")
+        return None if order_id is None else executor.visible_order(ctx, order_id)
+
+    def order_billing(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        return (
+            parent.get("shippingAddress")
+            if parent.get("_billingIsShipping")
+            else parent.get("billingAddress")
+        )
+
+    def order_display_address(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        return order_billing(ctx, args, node, parent) or parent.get("shippingAddress")
+
+    def order_shipping_line(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        lines = parent.get("_shippingLines") or []
+        return lines[0] if lines else None
+
+    def customer_address_list(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        address = parent.get("defaultAddress")
+        return [address] if address else []
+
+    def customer_addresses(
+        ctx: ResolveContext, args: dict[str, Any], node: FieldNode, parent: Any
+    ) -> Any:
+        return _list_page(customer_address_list(ctx, args, node, parent), args, "addressesV2")
+
+    return {
+        ("QueryRoot", "shop"): shop,
+        ("QueryRoot", "orders"): orders,
+        ("QueryRoot", "customers"): customers,
+        ("QueryRoot", "ordersCount"): counter("orders", "ordersCount"),
+        ("QueryRoot", "customersCount"): counter("customers", "customersCount"),
+        ("QueryRoot", "order"): by_id("Order"),
+        ("QueryRoot", "customer"): by_id("Customer"),
+        ("QueryRoot", "node"): node_,
+        ("QueryRoot", "nodes"): nodes_,
+        ("Order", "customer"): order_customer,
+        ("Order", "lineItems"): order_line_items,
+        ("Order", "shippingLines"): order_shipping_lines,
+        ("Customer", "orders"): customer_orders,
+        ("Customer", "lastOrder"): customer_last_order,
+        ("Customer", "addressesV2"): customer_addresses,
+        ("Customer", "addresses"): customer_address_list,
+        ("Order", "billingAddress"): order_billing,
+        ("Order", "displayAddress"): order_display_address,
+        ("Order", "shippingLine"): order_shipping_line,
+    }
+
+
+def _bulk_children(executor: Executor) -> dict[tuple[str, str], BulkChildren]:
+    store = executor.store
+
+    def line_items(
+        ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        order_id = int(parent["legacyResourceId"])
+        prefetched = ctx.cache.get("line_items", {}).get(order_id)
+        if prefetched is not None:
+            yield from (doc for _, doc in prefetched)
+            return
+        after = None
+        while True:
+            rows = store.line_items_page(order_id, after_id=after, limit=BULK_PAGE_SIZE)
+            yield from (doc for _, doc in rows)
+            if len(rows) < BULK_PAGE_SIZE:
+                return
+            after = rows[-1][0]
+
+    def shipping_lines(
+        ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        yield from parent.get("_shippingLines", [])
+
+    def addresses(
+        ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        address = parent.get("defaultAddress")
+        yield from [address] if address else []
+
+    def customer_orders(
+        ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        customer_id = int(parent["legacyResourceId"])
+        saved = ctx.cache.get("line_items")
+        yield from executor._iterate_resource(
+            ctx,
+            "orders",
+            args,
+            parent_type="Customer",
+            field_name="orders",
+            extra_where=("o.customer_id = ?", [customer_id]),
+            prefetch_line_items=True,
+        )
+        ctx.cache["line_items"] = saved
+
+    return {
+        ("Order", "lineItems"): line_items,
+        ("Order", "shippingLines"): shipping_lines,
+        ("Customer", "addressesV2"): addresses,
+        ("Customer", "orders"): customer_orders,
+    }

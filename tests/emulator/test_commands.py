@@ -1,0 +1,111 @@
+"""``shopify-backfill emulator serve|check`` from the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from shopify_backfill.cli import app
+from shopify_backfill.errors import ConfigError
+
+runner = CliRunner()
+
+
+def test_every_command_has_help() -> None:
+    for command in ("serve", "check"):
+        result = runner.invoke(app, ["emulator", command, "--help"])
+        assert result.exit_code == 0
+        assert "Usage" in result.output
+
+
+def test_check_passes_and_prints_what_it_saw() -> None:
+    result = runner.invoke(app, ["emulator", "check", "--customers", "20", "--orders", "40"])
+    assert result.exit_code == 0, result.output
+    assert "counts: 40 orders, 20 customers" in result.output
+    assert "FAIL" not in result.output
+    assert "burst throttled" in result.output
+    assert "emulator check passed" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--plan", "gold"], "--plan 'gold' is not one of"),
+        (["--now", "yesterday"], "--now 'yesterday' is not an ISO 8601 time"),
+        (["--token", "abc"], "--token must start with shpat_"),
+    ],
+)
+def test_serve_rejects_bad_arguments(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["emulator", "serve", *args])
+    assert isinstance(result.exception, ConfigError)
+    assert message in str(result.exception)
+
+
+def test_serve_rejects_negative_sizes() -> None:
+    result = runner.invoke(app, ["emulator", "serve", "--orders", "-1"])
+    assert result.exit_code == 2
+    assert "greater than or equal to 0" in result.output
+
+
+def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-c",
+        "from shopify_backfill.cli import main; main()",
+        "emulator",
+        "serve",
+        "--port",
+        str(port),
+        "--customers",
+        "5",
+        "--orders",
+        "8",
+        "--db",
+        str(tmp_path / "shop.sqlite"),
+        "--now",
+        "2026-07-01T00:00:00Z",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        seen: list[str] = []
+        assert process.stdout is not None
+        while not any(line.startswith("access token:") for line in seen):
+            line = process.stdout.readline()
+            assert line, "".join(seen)
+            seen.append(line)
+        text = "".join(seen)
+        token = re.search(r"access token:\s+(shpat_\w+)", text).group(1)  # type: ignore[union-attr]
+        assert "shop domain:    emulator-shop.myshopify.com" in text
+        assert f"http://127.0.0.1:{port}/admin/api/2026-07/" in text
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/admin/api/2026-07/graphql.json",
+                    json={"query": "{ ordersCount(limit: null) { count } }"},
+                    headers={"X-Shopify-Access-Token": token},
+                )
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert response.json()["data"]["ordersCount"]["count"] == 8
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert (tmp_path / "shop.sqlite").is_file()
