@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shopify_backfill.errors import ConfigError
+
 API_VERSION = "2026-07"
 """The Admin API version every query is written and validated against (SPEC §4)."""
 
@@ -79,6 +81,29 @@ class Settings(BaseSettings):
         description="Below this many orders in the window, paginate (bulk has a start-up cost).",
     )
 
+    bulk_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="First wait between bulk job polls (grows 1.5x)."
+    )
+    bulk_poll_max_seconds: float = Field(
+        default=15.0, gt=0, le=600, description="Longest wait between bulk job polls."
+    )
+    lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3_600,
+        description="Lease of a running backfill, renewed every quarter of it; a dead run is "
+        "resumable once it expires (at once when its process is gone from this host).",
+    )
+    celery_broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Broker of the optional Celery worker (the default worker is in-process).",
+    )
+    celery_queue: str = Field(default="backfill", description="Celery queue of backfill jobs.")
+    mail_attempts: int = Field(default=3, ge=1, le=10, description="Tries per email.")
+    mail_backoff_seconds: float = Field(
+        default=1.0, ge=0, le=300, description="Wait before the 2nd try; doubles each time."
+    )
+
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65_535)
     smtp_username: str | None = None
@@ -102,8 +127,6 @@ class Settings(BaseSettings):
 
     def schema_path(self) -> Path:
         """Path of the real Admin GraphQL schema, or a clear error naming the fix."""
-        from shopify_backfill.errors import ConfigError
-
         if self.shopify_material_dir is None:
             raise ConfigError(
                 "the Shopify material folder (admin-2026-07.graphql) was not found; "

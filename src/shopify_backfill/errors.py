@@ -14,13 +14,13 @@ class BackfillError(Exception):
     exit_code: int = 1
 
 
-class Transient(BackfillError):
+class Transient(BackfillError):  # noqa: N818 - a marker: "is it transient?"
     """Worth retrying: the same call may succeed later (throttling, 5xx, cut connections)."""
 
     exit_code = 75  # EX_TEMPFAIL
 
 
-class Terminal(BackfillError):
+class Terminal(BackfillError):  # noqa: N818 - a marker: "is it terminal?"
     """Retrying cannot help: the input, the grant or the configuration must change."""
 
 

@@ -82,9 +82,20 @@ def shopify_time(moment: datetime) -> str:
     return "'" + moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") + "'"
 
 
-def window_filter(start: datetime, end: datetime) -> str:
-    """Search filter for ``createdAt`` in ``[start, end)`` (SPEC §2 window)."""
-    return f"created_at:>={shopify_time(start)} AND created_at:<{shopify_time(end)}"
+def window_filter(start: datetime, end: datetime, field: str = "created_at") -> str:
+    """Search filter for creation time in ``[start, end)`` (SPEC §2 window).
+
+    The field name differs per connection and is checked against the schema's own list:
+    ``orders``, ``ordersCount`` and ``customersCount`` call it ``created_at``, while the
+    ``customers`` connection only knows ``customer_date`` (``created_at`` there draws an
+    ``invalid_field`` warning and Shopify returns every customer).
+    """
+    return f"{field}:>={shopify_time(start)} AND {field}:<{shopify_time(end)}"
+
+
+def customer_window_filter(start: datetime, end: datetime) -> str:
+    """The window as the ``customers`` connection spells it."""
+    return window_filter(start, end, "customer_date")
 
 
 def _quote(text: str) -> str:
@@ -126,7 +137,7 @@ query OrdersPage($first: Int!, $after: String, $query: String!, $lineItemsFirst:
     nodes {{
       {ORDER_FIELDS}
       lineItems(first: $lineItemsFirst) {{ nodes {{ {LINE_ITEM_FIELDS} }} {PAGE_INFO} }}
-      shippingLines(first: $shippingFirst) {{ nodes {{ {SHIPPING_LINE_FIELDS} }} }}
+      shippingLines(first: $shippingFirst) {{ nodes {{ {SHIPPING_LINE_FIELDS} }} {PAGE_INFO} }}
     }}
     {PAGE_INFO}
   }}
@@ -137,6 +148,14 @@ ORDER_LINE_ITEMS_QUERY = f"""
 query OrderLineItems($id: ID!, $first: Int!, $after: String) {{
   order(id: $id) {{
     lineItems(first: $first, after: $after) {{ nodes {{ {LINE_ITEM_FIELDS} }} {PAGE_INFO} }}
+  }}
+}}
+"""
+
+ORDER_SHIPPING_LINES_QUERY = f"""
+query OrderShippingLines($id: ID!, $first: Int!, $after: String) {{
+  order(id: $id) {{
+    shippingLines(first: $first, after: $after) {{ nodes {{ {SHIPPING_LINE_FIELDS} }} {PAGE_INFO} }}
   }}
 }}
 """
@@ -172,14 +191,19 @@ mutation BulkCancel($id: ID!) {{
 
 
 def bulk_orders_query(search: str) -> str:
-    """Bulk text for the window's orders with line items, shipping lines and customer."""
+    """Bulk text for the window's orders with line items, shipping lines and customer.
+
+    Child lines carry ``__typename`` because ungrouped output (``groupObjects: false``)
+    places them anywhere in the file, and only the type tells a line item from a shipping
+    line once it is detached from its parent.
+    """
     return f"""
 {{
   orders(query: {_quote(search)}, sortKey: CREATED_AT) {{
     edges {{ node {{
       {ORDER_FIELDS}
-      lineItems {{ edges {{ node {{ {LINE_ITEM_FIELDS} }} }} }}
-      shippingLines {{ edges {{ node {{ {SHIPPING_LINE_FIELDS} }} }} }}
+      lineItems {{ edges {{ node {{ __typename {LINE_ITEM_FIELDS} }} }} }}
+      shippingLines {{ edges {{ node {{ __typename {SHIPPING_LINE_FIELDS} }} }} }}
     }} }}
   }}
 }}
@@ -199,11 +223,9 @@ def bulk_customers_query(search: str) -> str:
 
 def all_query_texts() -> Iterator[tuple[str, str]]:
     """Every text above with a name, bulk builders expanded with a sample window."""
-    sample = window_filter(
-        datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
-    )
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
     for name, value in sorted(globals().items()):
         if name.endswith(("_QUERY", "_MUTATION")) and isinstance(value, str):
             yield name, value
-    yield "bulk_orders_query", bulk_orders_query(sample)
-    yield "bulk_customers_query", bulk_customers_query(sample)
+    yield "bulk_orders_query", bulk_orders_query(window_filter(start, end))
+    yield "bulk_customers_query", bulk_customers_query(customer_window_filter(start, end))

@@ -128,6 +128,26 @@ class Order(_Record):
     shipping_lines: list[ShippingLine] = msgspec.field(default_factory=list)
 
 
+class ShopPlan(_Record):
+    partner_development: bool | None = None
+    shopify_plus: bool | None = None
+
+
+class Shop(_Record):
+    id: str
+    name: str
+    myshopify_domain: str
+    currency_code: str | None = None
+    iana_timezone: str | None = None
+    plan: ShopPlan | None = None
+
+
+class ShopData(_Record):
+    """``data`` of ``SHOP_QUERY``."""
+
+    shop: Shop
+
+
 def numeric_id(gid: str) -> str:
     """``gid://shopify/Order/123`` -> ``"123"``; Shopify ids exceed 2**53, so keep text."""
     return gid.rsplit("/", 1)[-1]

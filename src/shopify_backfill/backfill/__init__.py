@@ -1,0 +1,1 @@
+"""The one-time backfill job: window, preview, state machine, runner, notifications."""
