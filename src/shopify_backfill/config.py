@@ -72,6 +72,16 @@ class Settings(BaseSettings):
         default=None,
         description="Key encrypting access tokens at rest; generated into data_dir if unset.",
     )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing the partner page's session cookies and CSRF tokens; "
+        "generated into data_dir if unset (set it when several web processes serve one store).",
+    )
+    shopify_api_url: str | None = Field(
+        default=None,
+        description="Admin API base URL the partner page uses for every shop instead of "
+        "https://SHOP (point it at the emulator); never taken from user input.",
+    )
 
     batch_size: int = Field(default=500, ge=1, le=10_000)
     extraction_mode: Literal["auto", "bulk", "paginated"] = "auto"

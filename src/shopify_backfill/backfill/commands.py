@@ -1,0 +1,275 @@
+"""``shopify-backfill backfill preview|start|status|resume``: the job's CLI.
+
+Thin over the same functions the web page and the workers use. Exit codes: 0 completed
+(or the requested read succeeded), 69 refused by the state machine (already started,
+completed, not started), 75 running elsewhere or a transient failure, 77 access (scopes,
+token, protected data), 65/78 bad input or configuration, 70 an unexpected failure; a
+failed run exits with its error's code and stays resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from shopify_backfill.backfill import requests
+from shopify_backfill.backfill.display import follow, outcome_text
+from shopify_backfill.backfill.errors import BackfillStateError
+from shopify_backfill.backfill.preview import (
+    Preview,
+    build_preview,
+    render_preview,
+)
+from shopify_backfill.backfill.runner import (
+    RunOptions,
+    RunOutcome,
+    deliver_and_finish,
+)
+from shopify_backfill.backfill.states import COMPLETED
+from shopify_backfill.backfill.status import read_status
+from shopify_backfill.backfill.store import BackfillRow, find_backfill
+from shopify_backfill.config import Settings
+from shopify_backfill.errors import InputError
+from shopify_backfill.shopify.connections import load_connection
+from shopify_backfill.shopify.errors import ScopeError
+from shopify_backfill.shopify.oauth import validate_shop_domain
+from shopify_backfill.wiring import (
+    DEFAULT_WORKSPACE,
+    Services,
+    after_batch_hooks,
+    build_services,
+    completion_notes,
+    preview_sections,
+    workspace_id_by_name,
+)
+from shopify_backfill.workers.inprocess import InProcessWorker
+
+app = typer.Typer(
+    help="Preview, start, follow and resume the one-time historical backfill.",
+    no_args_is_help=True,
+)
+
+Shop = Annotated[
+    str, typer.Option("--shop", help="The store's domain, e.g. my-store.myshopify.com")
+]
+Workspace = Annotated[str, typer.Option("--workspace", help="Workspace the store is connected to.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+
+
+def job_options(services: Services, **overrides: Any) -> RunOptions:
+    """The run options the CLI, the demo, the web and the workers use."""
+    values: dict[str, Any] = {
+        "hooks": tuple(after_batch_hooks(services)),
+        "completion_notes": tuple(completion_notes(services)),
+    }
+    values.update(overrides)
+    return RunOptions(**values)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _open(services: Services, workspace: str, shop: str) -> BackfillRow:
+    domain = validate_shop_domain(shop)
+    with services.engine.begin() as conn:
+        workspace_id = workspace_id_by_name(conn, workspace, create=False)
+        return requests.open_backfill(
+            conn, workspace_id=workspace_id, shop_domain=domain, now=_now()
+        )
+
+
+def make_preview(
+    services: Services, row: BackfillRow, options: RunOptions | None = None
+) -> Preview:
+    """Preflight, counts, estimate and extra sections for ``row``'s store."""
+    transport = options.transport if options else None
+    with services.engine.begin() as conn:
+        connection = load_connection(
+            conn, services.cipher, workspace_id=row.workspace_id, shop_domain=row.shop_domain
+        )
+        with connection.client(transport=transport) as client:
+            return build_preview(
+                conn,
+                services.settings,
+                client,
+                workspace_id=row.workspace_id,
+                connection_id=connection.id,
+                shop_domain=row.shop_domain,
+                api_url=connection.api_url,
+                token=connection.token,
+                window=row.window,
+                status=row.status,
+                transport=transport,
+                sections=preview_sections(services, options),
+            )
+
+
+def refuse_missing_scopes(preview: Preview) -> None:
+    report = preview.preflight
+    if report.missing_scopes:
+        raise ScopeError(
+            f"cannot start: the store's grant lacks {', '.join(report.missing_scopes)} "
+            f"(the 90-day window needs read_all_orders); re-authorize at "
+            f"{report.reauthorize_url} then run start again",
+            missing=report.missing_scopes,
+            reauth_url=report.reauthorize_url,
+        )
+    if report.problems:
+        raise InputError("cannot start: " + "; ".join(report.problems))
+
+
+def run_and_follow(
+    services: Services, backfill_id: int, options: RunOptions, *, as_json: bool
+) -> tuple[RunOutcome, dict[str, Any]]:
+    """Run the job on the in-process worker while showing its stored progress."""
+    with InProcessWorker(services) as worker:
+        future = worker.submit(backfill_id, options)
+        follow(
+            services.engine,
+            backfill_id,
+            future.done,
+            plain_stream=sys.stderr if as_json else None,
+        )
+        outcome = future.result()
+    with services.engine.connect() as conn:
+        view = read_status(conn, backfill_id)
+    return outcome, view
+
+
+def _finish(outcome: RunOutcome, view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(view, indent=2, default=str))
+    else:
+        typer.echo(outcome_text(view))
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def preview(shop: Shop, as_json: AsJson = False, workspace: Workspace = DEFAULT_WORKSPACE) -> None:
+    """Show the window, counts, data-point estimate and risks before starting."""
+    services = build_services(Settings())
+    try:
+        row = _open(services, workspace, shop)
+        result = make_preview(services, row)
+    finally:
+        services.dispose()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        typer.echo(render_preview(result))
+    if result.preflight.missing_scopes:
+        raise typer.Exit(77)
+
+
+@app.command()
+def start(
+    shop: Shop,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Confirm without asking (it runs only once).")
+    ] = False,
+    as_json: AsJson = False,
+    workspace: Workspace = DEFAULT_WORKSPACE,
+) -> None:
+    """Start the store's one-time backfill and follow it to completion."""
+    services = build_services(Settings())
+    try:
+        row = _open(services, workspace, shop)
+        requests.refuse_unless_not_started(row)
+        result = make_preview(services, row)
+        if not as_json:
+            typer.echo(render_preview(result))
+        refuse_missing_scopes(result)
+        _confirm(row, yes)
+        with services.engine.begin() as conn:
+            row = requests.start(conn, row, now=_now())
+        outcome, view = run_and_follow(services, row.id, job_options(services), as_json=as_json)
+    finally:
+        services.dispose()
+    _finish(outcome, view, as_json)
+
+
+def _confirm(row: BackfillRow, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(
+            "starting the backfill is irreversible (it runs only once per store); "
+            "pass --yes to confirm when not running on a terminal"
+        )
+    question = (
+        f"Import the 90 days before the connection ({row.window.start:%Y-%m-%d} -> "
+        f"{row.window.end:%Y-%m-%d}) from {row.shop_domain}? This runs only once, ever."
+    )
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    shop: Shop,
+    as_json: AsJson = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Follow the progress until the run ends.")
+    ] = False,
+    workspace: Workspace = DEFAULT_WORKSPACE,
+) -> None:
+    """Show status, progress, ETA and (once completed) the report; readable mid-run."""
+    services = build_services(Settings())
+    try:
+        domain = validate_shop_domain(shop)
+        with services.engine.connect() as conn:
+            workspace_id = workspace_id_by_name(conn, workspace, create=False)
+            row = find_backfill(conn, workspace_id, domain)
+        if row is None:
+            view: dict[str, Any] = {"shop": domain, "status": "not_started", "report": None}
+            if as_json:
+                typer.echo(json.dumps(view, indent=2))
+            else:
+                typer.echo(f"{domain}: not started (preview it with `backfill preview`)")
+            return
+        if watch:
+
+            def ended() -> bool:
+                with services.engine.connect() as conn:
+                    current = read_status(conn, row.id)
+                return bool(current["status"] != "in_progress")
+
+            follow(services.engine, row.id, ended, plain_stream=sys.stderr if as_json else None)
+        with services.engine.connect() as conn:
+            view = read_status(conn, row.id)
+    finally:
+        services.dispose()
+    if as_json:
+        typer.echo(json.dumps(view, indent=2, default=str))
+    else:
+        typer.echo(outcome_text(view))
+
+
+@app.command()
+def resume(shop: Shop, as_json: AsJson = False, workspace: Workspace = DEFAULT_WORKSPACE) -> None:
+    """Continue a failed or interrupted backfill from its last checkpoint (same window)."""
+    services = build_services(Settings())
+    try:
+        row = _open(services, workspace, shop)
+        if row.status == COMPLETED and row.progress.phase == "finishing":
+            emails = deliver_and_finish(services, row.id)
+            with services.engine.connect() as conn:
+                view = read_status(conn, row.id)
+            outcome = RunOutcome(row.id, COMPLETED, row.report, None, 0, emails)
+        elif row.status == COMPLETED:
+            raise BackfillStateError(
+                f"the backfill of {row.shop_domain} already completed; there is nothing to resume"
+            )
+        else:
+            with services.engine.begin() as conn:
+                row = requests.resume(conn, row, now=_now())
+            outcome, view = run_and_follow(services, row.id, job_options(services), as_json=as_json)
+    finally:
+        services.dispose()
+    _finish(outcome, view, as_json)

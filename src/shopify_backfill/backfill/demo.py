@@ -1,0 +1,164 @@
+"""``shopify-backfill demo``: the whole loop on one machine, in under a minute.
+
+Generates a synthetic store, serves it with the emulator in-process (through its httpx
+transport: no port, no network), connects to it with the store's seeded token as if the
+merchant had just installed the app (``connected_at`` = the store's "now"), previews,
+runs the backfill to completion on the in-process worker and prints the report. Every
+run uses its own data folder (and its own workspace), so it can be repeated freely, also
+against a shared PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import SecretStr
+
+from shopify_backfill.backfill import requests
+from shopify_backfill.backfill.commands import job_options, make_preview, run_and_follow
+from shopify_backfill.backfill.display import outcome_text
+from shopify_backfill.backfill.notify import list_notifications
+from shopify_backfill.backfill.preview import render_preview
+from shopify_backfill.config import Settings
+from shopify_backfill.emulator.app import create_emulator_app
+from shopify_backfill.emulator.config import EmulatorConfig
+from shopify_backfill.emulator.store import ShopStore
+from shopify_backfill.emulator.transport import EmulatorTransport
+from shopify_backfill.errors import ConfigError
+from shopify_backfill.profiles.workspaces import create_workspace
+from shopify_backfill.shopify.bulk import BulkPolicy
+from shopify_backfill.shopify.connections import save_connection, verify_token
+from shopify_backfill.shopify.schema import load_schema
+from shopify_backfill.wiring import build_services
+
+DEMO_RECIPIENT = "merchant@example.com"
+DEMO_BULK_POLICY = BulkPolicy(poll_initial=0.2, poll_max=2.0)
+"""The emulator is local: polling it often costs nothing and shortens the demo."""
+
+
+def _demo_dir(base: Settings, data_dir: Path | None) -> Path:
+    if data_dir is not None:
+        return data_dir
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return base.data_dir / "demo" / f"{stamp}-{os.getpid()}"
+
+
+def demo(
+    customers: Annotated[int, typer.Option(help="Customers in the store.", min=0)] = 1_000,
+    orders: Annotated[int, typer.Option(help="Orders in the synthetic store.", min=0)] = 5_000,
+    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same store).")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Profile store URL (default: SQLite in the demo folder); "
+            "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder for this run (default: var/demo/<timestamp>)."),
+    ] = None,
+) -> None:
+    """Generate a store, serve it with the emulator, backfill it and print the report."""
+    base = Settings()
+    folder = _demo_dir(base, data_dir)
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"--data-dir {folder} is not empty; give a new or empty folder")
+    overrides: dict[str, Any] = {"data_dir": folder}
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    settings = Settings(**overrides)
+
+    def say(text: str) -> None:
+        typer.echo(text, err=as_json)
+
+    say(f"demo folder: {folder}")
+    schema = load_schema(base.schema_path(), base.cache_dir())
+    say(f"generating {customers} customers and {orders} orders (seed {seed}) ...")
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = ShopStore.generate(
+        folder / "emulator" / "store.sqlite",
+        customers=customers,
+        orders=orders,
+        seed=seed,
+        now=now,
+    )
+    application = create_emulator_app(store, schema=schema, config=EmulatorConfig())
+    runtime = application.state.runtime
+    transport = EmulatorTransport(application)
+    services = build_services(settings)
+    try:
+        api_url = f"https://{store.shop_domain}"
+        token = SecretStr(runtime.seed_grant.token)
+        scopes = verify_token(
+            shop_domain=store.shop_domain,
+            token=token,
+            api_url=api_url,
+            api_version=settings.api_version,
+            transport=transport,
+        )
+        with services.engine.begin() as conn:
+            workspace_id = create_workspace(
+                conn, f"demo {folder.name}", notification_emails=[DEMO_RECIPIENT]
+            )
+            save_connection(
+                conn,
+                services.cipher,
+                workspace_id=workspace_id,
+                shop_domain=store.shop_domain,
+                token=token,
+                scopes=scopes,
+                api_url=api_url,
+                api_version=settings.api_version,
+                now=store.now,
+            )
+            row = requests.open_backfill(
+                conn, workspace_id=workspace_id, shop_domain=store.shop_domain, now=now
+            )
+        options = job_options(services, transport=transport, bulk_policy=DEMO_BULK_POLICY)
+        preview = make_preview(services, row, options)
+        say(render_preview(preview))
+        with services.engine.begin() as conn:
+            row = requests.start(conn, row, now=datetime.now(UTC))
+        outcome, view = run_and_follow(services, row.id, options, as_json=as_json)
+        with services.engine.connect() as conn:
+            notes = list_notifications(conn, workspace_id)
+    finally:
+        services.dispose()
+        runtime.bulk.shutdown()
+        transport.close()
+        store.close()
+    notifications = [
+        {"kind": n.kind, "level": n.level, "title": n.title, "unread": n.unread}
+        for n in reversed(notes)
+    ]
+    if as_json:
+        result = {
+            "data_dir": str(folder.resolve()),
+            "database": settings.resolved_database_url() if database_url is None else "(as given)",
+            "shop": store.shop_domain,
+            "store": {"customers": customers, "orders": orders, "seed": seed},
+            "preview": preview.to_json(),
+            "status": view["status"],
+            "report": view["report"],
+            "failure_reason": view["failure_reason"],
+            "notifications": notifications,
+            "emails": view["emails"],
+        }
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    else:
+        typer.echo("")
+        typer.echo(outcome_text(view))
+        for note in notifications:
+            typer.echo(f"dashboard notification ({note['level']}): {note['title']}")
+        typer.echo(f"store and outbox kept in {folder}")
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,266 @@
+"""The wizard's preview (SPEC §2 step 2): window, counts, data-point estimate, extra sections.
+
+Read-only: it runs the preflight and reads one small page of customers and orders to
+price them with the same arithmetic the loader meters with, so the estimate moves with
+the store's real shape (line items per order, filled properties) rather than a constant.
+Other areas add sections through ``SectionProvider`` callables (the campaigns risk
+audit is one); the preview itself does not know what they contain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from shopify_backfill.backfill.states import ExtractionMode, Status
+from shopify_backfill.backfill.window import Window
+from shopify_backfill.config import Settings
+from shopify_backfill.mapping import CustomerIntent, MappingOptions, OrderIntent, map_record
+from shopify_backfill.mapping.datapoints import order_points
+from shopify_backfill.profiles.workspaces import connection_settings
+from shopify_backfill.shopify import queries
+from shopify_backfill.shopify.client import AdminClient
+from shopify_backfill.shopify.oauth import install_url
+from shopify_backfill.shopify.paginate import PagedReader
+from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
+from shopify_backfill.shopify.records import Order
+
+SAMPLE_SIZE = 50
+DEFAULT_SYNCS = ("Order Created event", "purchase events", "customer data")
+
+
+@dataclass(frozen=True)
+class PreviewSection:
+    """One block of the preview contributed by another area (e.g. the risk audit)."""
+
+    key: str
+    title: str
+    lines: tuple[str, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    warning: bool = False
+    """Shown highlighted: the merchant should act before starting."""
+
+
+@dataclass(frozen=True)
+class DataPointEstimate:
+    total: int
+    per_order: float
+    per_customer: float
+    sampled_orders: int
+    sampled_customers: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    workspace_id: int
+    connection_id: int
+    shop_domain: str
+    window: Window
+    status: Status
+    preflight: PreflightReport
+    mode: ExtractionMode
+    estimate: DataPointEstimate
+    syncs: tuple[str, ...] = DEFAULT_SYNCS
+    sections: tuple[PreviewSection, ...] = ()
+
+    @property
+    def can_start(self) -> bool:
+        return self.status == "not_started" and self.preflight.ok
+
+    def to_json(self) -> dict[str, Any]:
+        report = self.preflight
+        return {
+            "shop": self.shop_domain,
+            "status": self.status,
+            "can_start": self.can_start,
+            "window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
+            "customers_in_window": report.customers_in_window,
+            "orders_in_window": report.orders_in_window,
+            "counts_exact": report.counts_exact,
+            "extraction_mode": self.mode,
+            "syncs": list(self.syncs),
+            "data_points_estimate": {
+                "total": self.estimate.total,
+                "per_order": round(self.estimate.per_order, 2),
+                "per_customer": round(self.estimate.per_customer, 2),
+                "sampled_orders": self.estimate.sampled_orders,
+                "sampled_customers": self.estimate.sampled_customers,
+            },
+            "missing_scopes": list(report.missing_scopes),
+            "reauthorize_url": report.reauthorize_url,
+            "problems": list(report.problems),
+            "sections": [
+                {
+                    "key": section.key,
+                    "title": section.title,
+                    "lines": list(section.lines),
+                    "data": dict(section.data),
+                    "warning": section.warning,
+                }
+                for section in self.sections
+            ],
+        }
+
+
+SectionProvider = Callable[[sa.Connection, Preview], PreviewSection | None]
+"""Called with the finished preview; returns a section to append, or ``None``."""
+
+
+def reauthorize_url(settings: Settings, shop_domain: str, api_url: str) -> str:
+    """Where the merchant re-grants the full scope list (same URL as ``preflight``)."""
+    return install_url(
+        shop=shop_domain,
+        api_key=settings.app_api_key,
+        redirect_uri=f"{settings.app_url.rstrip('/')}/shopify/callback",
+        state="reauthorize",
+        authorize_base=api_url,
+    )
+
+
+def choose_mode(settings: Settings, orders_in_window: int | None) -> ExtractionMode:
+    """Bulk for big windows (its fixed start-up cost pays off), pages for small ones."""
+    if settings.extraction_mode != "auto":
+        return settings.extraction_mode
+    if orders_in_window is None:
+        return "bulk"
+    return "bulk" if orders_in_window >= settings.bulk_min_orders else "paginated"
+
+
+def estimate_datapoints(
+    client: AdminClient,
+    window: Window,
+    options: MappingOptions,
+    *,
+    customers: int,
+    orders: int,
+) -> DataPointEstimate:
+    """Price a sample page of each kind and scale it to the window's counts."""
+    reader = PagedReader(
+        client,
+        orders_search=queries.window_filter(window.start, window.end),
+        customers_search=queries.customer_window_filter(window.start, window.end),
+        max_page=SAMPLE_SIZE,
+    )
+    order_sample = next(iter(reader.order_pages(None))).records if orders else []
+    customer_sample = next(iter(reader.customer_pages(None))).records if customers else []
+    order_total = 0
+    older_buyers: set[str] = set()
+    for order in order_sample:
+        mapped = map_record(order, options)
+        if isinstance(mapped, OrderIntent):
+            order_total += order_points(mapped)
+            buyer = order.customer if isinstance(order, Order) else None
+            if buyer is not None and _created_before(buyer.created_at, window):
+                older_buyers.add(buyer.id)
+    customer_total = 0
+    for customer in customer_sample:
+        mapped = map_record(customer, options)
+        if isinstance(mapped, CustomerIntent):
+            customer_total += len(mapped.attributes)
+    per_order = order_total / len(order_sample) if order_sample else 0.0
+    per_customer = customer_total / len(customer_sample) if customer_sample else 0.0
+    # Buyers created before the window are imported too (through their orders).
+    older_share = len(older_buyers) / len(order_sample) if order_sample else 0.0
+    touched_customers = customers + older_share * orders
+    return DataPointEstimate(
+        total=round(per_order * orders + per_customer * touched_customers),
+        per_order=per_order,
+        per_customer=per_customer,
+        sampled_orders=len(order_sample),
+        sampled_customers=len(customer_sample),
+    )
+
+
+def _created_before(stamp: str, window: Window) -> bool:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")) < window.start
+    except ValueError:
+        return False
+
+
+def build_preview(
+    conn: sa.Connection,
+    settings: Settings,
+    client: AdminClient,
+    *,
+    workspace_id: int,
+    connection_id: int,
+    shop_domain: str,
+    api_url: str,
+    token: SecretStr,
+    window: Window,
+    status: Status,
+    transport: httpx.BaseTransport | None = None,
+    sections: Sequence[SectionProvider] = (),
+) -> Preview:
+    """Preflight, counts, estimate and the extra sections, without writing anything."""
+    report = run_preflight(
+        client,
+        token=token,
+        window_start=window.start,
+        window_end=window.end,
+        reauthorize_url=reauthorize_url(settings, shop_domain, api_url),
+        transport=transport,
+    )
+    customers = report.customers_in_window or 0
+    orders = report.orders_in_window or 0
+    options = MappingOptions(
+        product_identifier=connection_settings(
+            conn, workspace_id, connection_id
+        ).product_identifier,
+        backfill_counters=True,
+    )
+    if report.ok:
+        estimate = estimate_datapoints(client, window, options, customers=customers, orders=orders)
+    else:
+        estimate = DataPointEstimate(0, 0.0, 0.0, 0, 0)
+    preview = Preview(
+        workspace_id=workspace_id,
+        connection_id=connection_id,
+        shop_domain=shop_domain,
+        window=window,
+        status=status,
+        preflight=report,
+        mode=choose_mode(settings, report.orders_in_window),
+        estimate=estimate,
+    )
+    extra: list[PreviewSection] = []
+    for provider in sections:
+        section = provider(conn, preview)
+        if section is not None:
+            extra.append(section)
+    return replace(preview, sections=tuple(extra))
+
+
+def render_preview(preview: Preview) -> str:
+    report = preview.preflight
+    estimate = preview.estimate
+    lines = [
+        f"Backfill preview for {preview.shop_domain} (status: {preview.status})",
+        f"window            {preview.window.start:%Y-%m-%d %H:%M} -> "
+        f"{preview.window.end:%Y-%m-%d %H:%M} UTC (90 days before the connection)",
+        f"customers         {report.customers_in_window}"
+        + ("" if report.counts_exact else " (approximate)"),
+        f"orders            {report.orders_in_window}",
+        f"syncs             {', '.join(preview.syncs)}",
+        f"extraction        {preview.mode}",
+        f"data points       ~{estimate.total:,} (estimated from {estimate.sampled_orders} "
+        f"orders and {estimate.sampled_customers} customers)",
+    ]
+    if report.missing_scopes:
+        lines.append(
+            f"RE-AUTHORIZATION REQUIRED: missing {', '.join(report.missing_scopes)}; "
+            f"open {report.reauthorize_url}"
+        )
+    lines.extend(f"PROBLEM: {problem}" for problem in report.problems)
+    for section in preview.sections:
+        lines.append("")
+        lines.append(("! " if section.warning else "") + section.title)
+        lines.extend(f"  {line}" for line in section.lines)
+    return "\n".join(lines)

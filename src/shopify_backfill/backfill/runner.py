@@ -1,0 +1,525 @@
+"""The job: preflight -> extract -> map -> load, one committed batch at a time.
+
+``run_backfill`` is the one function every worker calls (in-process thread, Celery task,
+the CLI, the demo). Its guarantees come from the transaction shape, not from care:
+
+* each batch's profile writes, after-batch hooks, running counts, progress and the
+  extraction checkpoint reached *after* the batch commit together, under a condition
+  that this run still holds the lease, so a kill -9 anywhere resumes at the first batch
+  not committed, and a run that lost its lease cannot commit anything;
+* the extraction mode is decided once and kept in the checkpoint; the window comes from
+  the backfill row, never from the clock;
+* the completion (report, status, notification, queued email) is one transaction, and
+  emails are delivered after it; a mail failure is recorded, never a backfill failure;
+* anything that escapes marks the backfill ``failed`` with a readable reason; it is
+  resumable from the same checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import sqlalchemy as sa
+
+from shopify_backfill.backfill.errors import LeaseLost
+from shopify_backfill.backfill.notify import (
+    Delivery,
+    Mailer,
+    deliver_pending,
+    post_notification,
+    queue_email,
+)
+from shopify_backfill.backfill.preview import choose_mode, reauthorize_url
+from shopify_backfill.backfill.progress import BulkStatus
+from shopify_backfill.backfill.report import build_report, render_report
+from shopify_backfill.backfill.states import (
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    ExtractionMode,
+    Phase,
+    Status,
+)
+from shopify_backfill.backfill.store import (
+    BackfillRow,
+    Lease,
+    acquire_lease,
+    complete,
+    fail,
+    finish_completed,
+    get_backfill,
+    new_owner,
+    renew_lease,
+    save_progress,
+)
+from shopify_backfill.clock import Clock, SystemClock
+from shopify_backfill.errors import BackfillError, Terminal
+from shopify_backfill.profiles.results import LoadCounts, LoadResult
+from shopify_backfill.profiles.writes import LoadContext, load_batch
+from shopify_backfill.shopify.bulk import BulkPolicy
+from shopify_backfill.shopify.client import AdminClient
+from shopify_backfill.shopify.connections import ShopConnection, load_connection
+from shopify_backfill.shopify.errors import ScopeError
+from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, Extractor
+from shopify_backfill.shopify.preflight import run_preflight
+from shopify_backfill.shopify.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from shopify_backfill.wiring import Services
+
+log = logging.getLogger(__name__)
+
+AfterBatchHook = Callable[[sa.Connection, LoadContext, LoadResult], None]
+
+CompletionNote = Callable[[sa.Connection, int, int], str | None]
+"""``note(conn, workspace_id, connection_id)``: a follow-up line for the completion report,
+notification and email (the campaigns audit offers to resume what it paused)."""
+"""Called inside each batch's transaction, after its writes: what it writes commits (or
+rolls back) with the batch. The campaigns trigger engine plugs in here."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to reach Shopify and what to plug in; the defaults are production's."""
+
+    transport: httpx.BaseTransport | None = None
+    clock: Clock | None = None
+    retry: RetryPolicy | None = None
+    bulk_policy: BulkPolicy | None = None
+    hooks: Sequence[AfterBatchHook] = ()
+    completion_notes: Sequence[CompletionNote] = ()
+    mailer: Mailer | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    backfill_id: int
+    status: Status
+    report: dict[str, Any] | None
+    failure_reason: str | None
+    exit_code: int
+    emails: tuple[Delivery, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backfill_id": self.backfill_id,
+            "status": self.status,
+            "failure_reason": self.failure_reason,
+            "exit_code": self.exit_code,
+            "report": self.report,
+            "emails": [
+                {"kind": e.kind, "status": e.status, "to": list(e.recipients)} for e in self.emails
+            ],
+        }
+
+
+def staging_path(services: Services, backfill_id: int) -> Path:
+    """The bulk staging file of one backfill, under ``data_dir/staging/``."""
+    return services.settings.data_dir / "staging" / f"backfill-{backfill_id}.sqlite"
+
+
+def describe(error: BaseException) -> str:
+    """A reason a merchant can read; the product's own errors already say what to do."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted by the operator; resume it to continue from its checkpoint"
+    if isinstance(error, BackfillError):
+        return str(error) or type(error).__name__
+    return f"unexpected {type(error).__name__}: {error}; resume it once the cause is fixed"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def counts_from(raw: dict[str, int]) -> LoadCounts:
+    known = {spec.name for spec in fields(LoadCounts)}
+    return LoadCounts(**{name: int(value) for name, value in raw.items() if name in known})
+
+
+def deliver_and_finish(
+    services: Services, backfill_id: int, *, mailer: Mailer | None = None
+) -> tuple[Delivery, ...]:
+    """Deliver the backfill's queued emails; a completed one then leaves ``finishing``.
+
+    Also what ``resume`` does for a backfill whose process died after completing but
+    before its emails went out. Never raises: mail trouble is recorded on the outbox.
+    """
+    try:
+        deliveries = tuple(
+            deliver_pending(
+                services.engine, services.settings, backfill_id=backfill_id, mailer=mailer
+            )
+        )
+    except Exception:
+        log.exception("backfill %s: email delivery crashed", backfill_id)
+        deliveries = ()
+    with services.engine.begin() as conn:
+        finish_completed(conn, backfill_id, now=_now())
+    return deliveries
+
+
+class _Heartbeat:
+    """Renews the lease every quarter of its length on its own connection."""
+
+    def __init__(self, engine: sa.Engine, lease: Lease) -> None:
+        self._engine = engine
+        self._lease = lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"backfill-{lease.backfill_id}-lease", daemon=True
+        )
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        interval = max(0.25, self._lease.seconds / 4)
+        while not self._stop.wait(interval):
+            try:
+                with self._engine.begin() as conn:
+                    renew_lease(conn, self._lease, now=_now())
+            except LeaseLost:
+                log.warning("backfill %s: lease lost", self._lease.backfill_id)
+                return
+            except Exception:
+                log.exception("backfill %s: lease renewal failed", self._lease.backfill_id)
+
+
+def run_backfill(
+    services: Services, backfill_id: int, options: RunOptions | None = None
+) -> RunOutcome:
+    """Run (or continue) an ``in_progress`` backfill to completion or failure.
+
+    Raises ``BackfillStateError`` when the backfill is not in progress and
+    ``BackfillBusy`` when a live process holds it; everything else is caught, recorded
+    on the row and returned in the outcome.
+    """
+    opts = options or RunOptions()
+    owner = opts.owner or new_owner()
+    with services.engine.begin() as conn:
+        lease = acquire_lease(
+            conn,
+            backfill_id,
+            owner=owner,
+            now=_now(),
+            seconds=services.settings.lease_seconds,
+        )
+        row = get_backfill(conn, backfill_id)
+        connection = load_connection(
+            conn,
+            services.cipher,
+            workspace_id=row.workspace_id,
+            shop_domain=row.shop_domain,
+        )
+        if row.attempts > 1:
+            post_notification(
+                conn,
+                workspace_id=row.workspace_id,
+                backfill_id=row.id,
+                kind="resumed",
+                level="info",
+                title=f"Shopify backfill of {row.shop_domain} resumed",
+                body="Continuing from the last committed batch; nothing is imported twice.",
+                now=_now(),
+            )
+    return _Run(services, opts, lease, row, connection).execute()
+
+
+class _Run:
+    def __init__(
+        self,
+        services: Services,
+        options: RunOptions,
+        lease: Lease,
+        row: BackfillRow,
+        connection: ShopConnection,
+    ) -> None:
+        self.services = services
+        self.connection = connection
+        self.settings = services.settings
+        self.engine = services.engine
+        self.options = options
+        self.lease = lease
+        self.row = row
+        self.clock: Clock = options.clock or SystemClock()
+        self.counts = counts_from(row.counts)
+        progress = row.progress
+        progress.attempt = row.attempts
+        progress.attempt_started_at = _now()
+        progress.done_at_attempt_start = progress.records_done
+        progress.bulk = None
+        self.progress = progress
+        self.ctx = LoadContext(
+            workspace_id=row.workspace_id,
+            connection_id=connection.id,
+            backfill_id=row.id,
+            historical=True,
+        )
+
+    # -- top level -------------------------------------------------------------------
+
+    def execute(self) -> RunOutcome:
+        heartbeat = _Heartbeat(self.engine, self.lease)
+        try:
+            with heartbeat:
+                report = self._stages(heartbeat)
+        except LeaseLost as error:
+            log.warning("backfill %s stopped: %s", self.row.id, error)
+            return RunOutcome(self.row.id, IN_PROGRESS, None, str(error), error.exit_code)
+        except BaseException as error:
+            reason = describe(error)
+            if isinstance(error, BackfillError):
+                log.error("backfill %s failed: %s", self.row.id, reason)
+            else:
+                log.exception("backfill %s failed unexpectedly", self.row.id)
+            self._record_failure(reason)
+            emails = self._deliver()
+            if not isinstance(error, Exception):
+                raise
+            code = error.exit_code if isinstance(error, BackfillError) else 70
+            return RunOutcome(self.row.id, FAILED, None, reason, code, emails)
+        self._drop_staging()
+        return RunOutcome(self.row.id, COMPLETED, report, None, 0, self._deliver())
+
+    def _stages(self, heartbeat: _Heartbeat) -> dict[str, Any]:
+        self._save(phase="preflight")
+        with self._client() as client:
+            checkpoint = self._preflight(client)
+            extractor = Extractor(
+                client,
+                window_start=self.row.window.start,
+                window_end=self.row.window.end,
+                staging_path=staging_path(self.services, self.row.id),
+                clock=self.clock,
+                batch_size=self.settings.batch_size,
+                bulk_policy=self.options.bulk_policy
+                or BulkPolicy(
+                    poll_initial=self.settings.bulk_poll_seconds,
+                    poll_max=self.settings.bulk_poll_max_seconds,
+                ),
+                on_bulk_progress=self._on_bulk_progress,
+            )
+            for batch in extractor.batches(checkpoint):
+                self._commit(batch)
+        self._save(phase="finishing")
+        heartbeat.stop()
+        return self._complete()
+
+    # -- stages ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _client(self) -> Iterator[AdminClient]:
+        connection = self.connection
+        client = AdminClient(
+            api_url=connection.api_url,
+            token=connection.token,
+            api_version=connection.api_version,
+            transport=self.options.transport,
+            clock=self.clock,
+            retry=self.options.retry,
+        )
+        with client:
+            yield client
+
+    def _preflight(self, client: AdminClient) -> ExtractionCheckpoint:
+        connection = self.connection
+        report = run_preflight(
+            client,
+            token=connection.token,
+            window_start=self.row.window.start,
+            window_end=self.row.window.end,
+            reauthorize_url=reauthorize_url(
+                self.settings, connection.shop_domain, connection.api_url
+            ),
+            transport=self.options.transport,
+        )
+        if report.missing_scopes:
+            raise ScopeError(
+                f"the store's grant lacks {', '.join(report.missing_scopes)}; re-authorize the "
+                f"app at {report.reauthorize_url} and then resume the backfill",
+                missing=report.missing_scopes,
+                reauth_url=report.reauthorize_url,
+            )
+        if report.problems:
+            raise Terminal("; ".join(report.problems))
+        if self.row.checkpoint:
+            checkpoint = ExtractionCheckpoint.decode(self.row.checkpoint)
+        else:
+            checkpoint = ExtractionCheckpoint(
+                mode=choose_mode(self.settings, report.orders_in_window)
+            )
+        progress = self.progress
+        progress.customers_total = report.customers_in_window
+        progress.orders_total = report.orders_in_window
+        progress.mode = checkpoint.mode
+        phase: Phase = "extracting_orders" if checkpoint.customers.done else "extracting_customers"
+        self._save(
+            phase=phase, checkpoint=checkpoint.encode().decode(), extraction_mode=checkpoint.mode
+        )
+        return checkpoint
+
+    def _on_bulk_progress(self, kind: str, status: str, objects: int) -> None:
+        self.progress.bulk = BulkStatus(kind=kind, status=status, objects=objects)
+        self._save(phase="extracting_customers" if kind == "customers" else "extracting_orders")
+
+    def _commit(self, batch: Batch) -> None:
+        counts = counts_from(self.counts.as_dict())
+        with self.engine.begin() as conn:
+            if batch.records:
+                result = load_batch(conn, self.ctx, batch.records)
+                for hook in self.options.hooks:
+                    hook(conn, self.ctx, result)
+                counts.add(result.counts)
+            progress = self.progress
+            progress.customers_done = batch.checkpoint.customers.emitted
+            progress.orders_done = batch.checkpoint.orders.emitted
+            progress.data_points = counts.data_points
+            progress.phase = "loading_customers" if batch.kind == "customers" else "loading_orders"
+            if batch.kind == "customers" and batch.checkpoint.customers.done:
+                progress.phase = "extracting_orders"
+            progress.updated_at = _now()
+            save_progress(
+                conn,
+                self.lease,
+                progress,
+                now=progress.updated_at,
+                checkpoint=batch.checkpoint.encode().decode(),
+                counts=counts.as_dict(),
+            )
+        self.counts = counts
+
+    def _complete(self) -> dict[str, Any]:
+        now = _now()
+        with self.engine.begin() as conn:
+            row = get_backfill(conn, self.row.id)
+            report = build_report(
+                conn,
+                backfill_id=row.id,
+                workspace_id=row.workspace_id,
+                shop_domain=row.shop_domain,
+                window_start=row.window.start,
+                window_end=row.window.end,
+                mode=row.extraction_mode,
+                counts=row.counts,
+                started_at=row.started_at,
+                finished_at=now,
+                attempts=row.attempts,
+            )
+            follow_up = [
+                line
+                for note in self.options.completion_notes
+                if (line := note(conn, row.workspace_id, self.connection.id))
+            ]
+            report["follow_up"] = follow_up
+            self.progress.updated_at = now
+            complete(conn, self.lease, report=report, progress=self.progress, now=now)
+            post_notification(
+                conn,
+                workspace_id=row.workspace_id,
+                backfill_id=row.id,
+                kind="completed",
+                level="success",
+                title=f"Shopify backfill of {row.shop_domain} completed",
+                body=(
+                    f"{report['customers']['created']} customers created, "
+                    f"{report['orders']['imported']} orders and "
+                    f"{report['purchases']} purchases imported, "
+                    f"{report['data_points']['total']} data points."
+                    + "".join(f" {line}" for line in follow_up)
+                ),
+                now=now,
+            )
+            queue_email(
+                conn,
+                workspace_id=row.workspace_id,
+                backfill_id=row.id,
+                kind="completed",
+                subject=f"Shopify backfill of {row.shop_domain} completed",
+                body=render_report(report) + "\n",
+                now=now,
+            )
+        return report
+
+    def _record_failure(self, reason: str) -> None:
+        now = _now()
+        self.progress.phase = "failed"
+        self.progress.updated_at = now
+        try:
+            with self.engine.begin() as conn:
+                if not fail(conn, self.lease, reason=reason, progress=self.progress, now=now):
+                    return
+                shop = self.row.shop_domain
+                post_notification(
+                    conn,
+                    workspace_id=self.row.workspace_id,
+                    backfill_id=self.row.id,
+                    kind="failed",
+                    level="error",
+                    title=f"Shopify backfill of {shop} failed - resumable",
+                    body=reason,
+                    now=now,
+                )
+                queue_email(
+                    conn,
+                    workspace_id=self.row.workspace_id,
+                    backfill_id=self.row.id,
+                    kind="failed",
+                    subject=f"Shopify backfill of {shop} failed - resumable",
+                    body=(
+                        f"The backfill of {shop} stopped: {reason}\n\n"
+                        "Nothing already imported is lost. Resume it from the partner page or "
+                        f"with `shopify-backfill backfill resume --shop {shop}`; it continues "
+                        "from its last checkpoint.\n"
+                    ),
+                    now=now,
+                )
+        except Exception:
+            log.exception("backfill %s: could not record the failure", self.row.id)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _save(
+        self,
+        *,
+        phase: Phase,
+        checkpoint: str | None = None,
+        extraction_mode: ExtractionMode | None = None,
+    ) -> None:
+        self.progress.phase = phase
+        self.progress.updated_at = _now()
+        with self.engine.begin() as conn:
+            save_progress(
+                conn,
+                self.lease,
+                self.progress,
+                now=self.progress.updated_at,
+                checkpoint=checkpoint,
+                extraction_mode=extraction_mode,
+            )
+
+    def _deliver(self) -> tuple[Delivery, ...]:
+        return deliver_and_finish(self.services, self.row.id, mailer=self.options.mailer)
+
+    def _drop_staging(self) -> None:
+        """The staged bulk file is only needed until completion."""
+        path = staging_path(self.services, self.row.id)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)

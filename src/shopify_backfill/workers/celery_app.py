@@ -1,0 +1,71 @@
+"""The Celery worker: the same job function behind a task, for scale-out deployments.
+
+The app is built from ``Settings`` by ``create_celery_app`` (no module-level instance);
+start a worker with ``python -m shopify_backfill.workers.celery_app worker --pool=solo``.
+Tasks are acknowledged late and re-queued if the worker dies, which is safe because a
+run resumes from its committed checkpoint and the lease keeps two runs apart.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Celery
+
+from shopify_backfill.backfill.errors import BackfillBusy
+from shopify_backfill.backfill.runner import run_backfill
+from shopify_backfill.config import Settings
+from shopify_backfill.wiring import build_services
+
+TASK_NAME = "shopify_backfill.run_backfill"
+
+
+def create_celery_app(settings: Settings) -> Celery:
+    """A Celery app whose broker (and result backend) is ``settings.celery_broker_url``."""
+    app = Celery(
+        "shopify_backfill",
+        broker=settings.celery_broker_url,
+        backend=settings.celery_broker_url,
+    )
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_default_queue=settings.celery_queue,
+    )
+
+    @app.task(name=TASK_NAME, bind=True, max_retries=20)  # type: ignore[untyped-decorator]
+    def run_backfill_task(task: Any, backfill_id: int) -> dict[str, Any]:
+        services = build_services(settings)
+        try:
+            outcome = run_backfill(services, backfill_id)
+        except BackfillBusy as busy:
+            raise task.retry(exc=busy, countdown=settings.lease_seconds / 2) from busy
+        finally:
+            services.dispose()
+        return outcome.to_json()
+
+    return app
+
+
+def enqueue_backfill(app: Celery, backfill_id: int) -> Any:
+    """Queue a run of an ``in_progress`` backfill; returns Celery's ``AsyncResult``."""
+    return app.send_task(TASK_NAME, args=[backfill_id], queue=app.conf.task_default_queue)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m shopify_backfill.workers.celery_app worker ...`` with settings from env."""
+    app = create_celery_app(Settings())
+    args = list(argv if argv is not None else sys.argv[1:]) or ["worker"]
+    app.worker_main(args)
+
+
+if __name__ == "__main__":
+    main()
