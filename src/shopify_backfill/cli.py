@@ -10,9 +10,15 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from shopify_backfill.backfill.commands import app as backfill_app
+from shopify_backfill.backfill.demo import demo
+from shopify_backfill.campaigns import commands as campaign_commands
 from shopify_backfill.emulator.commands import app as emulator_app
 from shopify_backfill.errors import BackfillError
+from shopify_backfill.shopify import commands as shopify_commands
+from shopify_backfill.web import commands as web_commands
 
 app = typer.Typer(
     name="shopify-backfill",
@@ -21,6 +27,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(emulator_app, name="emulator")
+app.command()(shopify_commands.connect)
+app.command()(shopify_commands.preflight)
+app.add_typer(backfill_app, name="backfill")
+app.command()(demo)
+app.add_typer(campaign_commands.app, name="campaigns")
+app.command()(campaign_commands.audit)
+app.command()(web_commands.serve)
+app.add_typer(web_commands.users_app, name="users")
 
 
 def main() -> None:
@@ -28,5 +42,6 @@ def main() -> None:
     try:
         app()
     except BackfillError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}")
+        console = Console(stderr=True, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(str(error))}")
         sys.exit(error.exit_code)

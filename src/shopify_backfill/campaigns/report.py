@@ -1,0 +1,139 @@
+"""The risk audit in words: CLI text, the preview's section, the post-backfill offer.
+
+One wording for every interface, so the merchant reads the same numbers and the same
+fix in the wizard, in ``shopify-backfill audit`` and on the completion report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import httpx
+import sqlalchemy as sa
+
+from shopify_backfill.backfill.preview import Preview, PreviewSection, SectionProvider
+from shopify_backfill.campaigns.audit import AuditFix, RiskAudit, audit_backfill, paused_by_audit
+from shopify_backfill.campaigns.source import window_records
+from shopify_backfill.clock import Clock
+from shopify_backfill.shopify.bulk import BulkPolicy
+from shopify_backfill.shopify.connections import load_connection
+
+if TYPE_CHECKING:
+    from shopify_backfill.wiring import Services
+
+MODE_LABELS = {
+    "silent": "silent backfill (default): historical data triggers nothing",
+    "seed_compatible": "seed-compatible: historical data triggers campaigns unless start "
+    "times or pauses prevent it",
+}
+
+
+def audit_lines(audit: RiskAudit) -> list[str]:
+    lines = [
+        f"mode: {MODE_LABELS[audit.mode]}",
+        f"window read: {audit.customers_read} customers, {audit.orders_read} orders "
+        f"({audit.changes} profile changes in a dry run)",
+    ]
+    if not audit.risks:
+        lines.append("no active action-based campaign or Canvas matches the backfilled data")
+        return lines
+    lines.append(
+        f"{len(audit.risks)} active campaign(s)/Canvas(es) match backfilled data; "
+        f"messages the backfill will trigger now: {audit.predicted_messages}"
+    )
+    for risk in audit.risks:
+        head = f"- {risk.name} [{risk.kind}, {risk.trigger_type}]"
+        now = f"now: {risk.predicted.users} users / {risk.predicted.messages} messages"
+        seed = (
+            f"seed-compatible: {risk.seed_compatible.users} users / "
+            f"{risk.seed_compatible.messages} messages"
+        )
+        matching = f"matching data: {risk.matching.messages} items"
+        lines.append(f"{head}: {now}; {seed}; {matching}")
+        if risk.fix is not None:
+            lines.append(f"    fix: {risk.fix.describe()} ({risk.fix.reason})")
+        elif risk.seed_compatible.messages == 0:
+            lines.append("    safe: its start/end times already exclude the backfilled data")
+    if audit.fixes:
+        lines.append(
+            f"apply every fix with: shopify-backfill audit --shop {audit.shop_domain} --apply"
+        )
+    return lines
+
+
+def audit_section(audit: RiskAudit) -> PreviewSection:
+    """The preview's risk block; highlighted when the backfill would trigger messages."""
+    return PreviewSection(
+        key="campaign_risk",
+        title="Campaign risk audit",
+        lines=tuple(audit_lines(audit)),
+        data=audit.to_json(),
+        warning=audit.predicted_messages > 0,
+    )
+
+
+def risk_section_provider(
+    services: Services,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    clock: Clock | None = None,
+    bulk_policy: BulkPolicy | None = None,
+) -> SectionProvider:
+    """A preview section provider running the exact audit (one read of the window).
+
+    Runs only before the backfill starts: afterwards the data is in the store and the
+    audit has nothing left to predict.
+    """
+
+    def provide(conn: sa.Connection, preview: Preview) -> PreviewSection | None:
+        if preview.status != "not_started":
+            return None
+        if not preview.preflight.ok:
+            return PreviewSection(
+                key="campaign_risk",
+                title="Campaign risk audit",
+                lines=("unavailable until the store's access problems above are fixed",),
+            )
+        connection = load_connection(
+            conn,
+            services.cipher,
+            workspace_id=preview.workspace_id,
+            shop_domain=preview.shop_domain,
+        )
+        with connection.client(transport=transport, clock=clock) as client:
+            audit = audit_backfill(
+                conn,
+                workspace_id=preview.workspace_id,
+                connection_id=preview.connection_id,
+                batches=window_records(
+                    client,
+                    preview.window,
+                    preview.mode,
+                    services.settings,
+                    clock=clock,
+                    bulk_policy=bulk_policy,
+                ),
+            )
+        return audit_section(audit)
+
+    return provide
+
+
+def resume_offer(fixes: Sequence[AuditFix], shop_domain: str) -> str | None:
+    """The completion report's offer to resume what the audit paused, or ``None``."""
+    if not fixes:
+        return None
+    names = ", ".join(fix.campaign_name for fix in fixes)
+    return (
+        f"The risk audit paused {len(fixes)} campaign(s) for this backfill: {names}. "
+        f"Resume exactly those with `shopify-backfill campaigns resume-paused --shop "
+        f"{shop_domain}`."
+    )
+
+
+def resume_offer_for(
+    conn: sa.Connection, workspace_id: int, connection_id: int, shop_domain: str
+) -> str | None:
+    """``resume_offer`` for a store, read from the audit's records."""
+    return resume_offer(paused_by_audit(conn, workspace_id, connection_id), shop_domain)
