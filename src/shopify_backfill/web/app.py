@@ -1,0 +1,170 @@
+"""``create_app``: the partner page and its JSON API, built from ``Services``.
+
+Everything the routes share lives in one ``WebContext`` on ``app.state``; nothing is
+module-level, so tests build several apps side by side. ``transport`` lets tests reach
+Shopify (the emulator) in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shopify_backfill.errors import BackfillError
+from shopify_backfill.web import filters
+from shopify_backfill.web.auth import LoginRequired
+from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
+from shopify_backfill.web.errors import WebError, status_for
+from shopify_backfill.web.jobs import WebJobs
+from shopify_backfill.web.routes import api_keys, backfills, notifications, session, stores
+from shopify_backfill.web.security import Signer, session_secret
+from shopify_backfill.wiring import Services
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class SecurityHeaders:
+    """Pure ASGI (so Server-Sent Events stream untouched): headers on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = str(scope["path"]).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not cacheable:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _render_error(
+    request: Request, status: int, code: str, message: str, field: str | None
+) -> Response:
+    if _is_api(request):
+        return JSONResponse(_error_body(code, message, field), status_code=status)
+    context: WebContext = request.app.state.web
+    return context.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "field": field, "principal": None, "unread": 0},
+        status_code=status,
+    )
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _: LoginRequired) -> Response:
+        target = request.url.path
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(WebError)
+    async def _web(request: Request, error: WebError) -> Response:
+        return _render_error(request, error.status, error.code, error.message, error.field)
+
+    @app.exception_handler(BackfillError)
+    async def _product(request: Request, error: BackfillError) -> Response:
+        status, code = status_for(error)
+        if status >= 500:
+            log.warning("request %s failed: %s", request.url.path, type(error).__name__)
+        return _render_error(request, status, code, str(error), None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> Response:
+        problems = [
+            {
+                "field": ".".join(str(part) for part in item["loc"] if part != "body"),
+                "message": str(item["msg"]),
+            }
+            for item in error.errors()
+        ]  # the rejected values are left out: they may be tokens or passwords
+        field = problems[0]["field"] if problems else None
+        text = problems[0]["message"] if problems else "invalid request"
+        message = f"{field}: {text}" if field else text
+        if _is_api(request):
+            body = _error_body("invalid_input", message, field)
+            body["error"]["problems"] = problems
+            return JSONResponse(body, status_code=422)
+        return _render_error(request, 422, "invalid_input", message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        message = str(error.detail) if error.detail else "error"
+        return _render_error(request, error.status_code, "http_error", message, None)
+
+
+def create_app(services: Services, *, transport: httpx.BaseTransport | None = None) -> FastAPI:
+    """The partner page (HTML) and ``/api/v1`` (JSON) over ``services``."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    filters.install(templates.env)
+    context = WebContext(
+        services=services,
+        transport=transport,
+        signer=Signer(session_secret(services.settings)),
+        templates=templates,
+        jobs=WebJobs(services, transport),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        context.jobs.shutdown()
+
+    app = FastAPI(
+        title="shopify-backfill partner page",
+        version="1",
+        description="Connect a Shopify store, preview and start its one-time historical "
+        "backfill, follow it, read its report. Authenticate with the session cookie of "
+        "the partner page (plus the X-CSRF-Token header on state-changing calls) or with "
+        "`Authorization: Bearer <API key>`.",
+        lifespan=lifespan,
+        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        redoc_url=None,
+    )
+    app.state.web = context
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _install_handlers(app)
+    for module in (session, stores, backfills, notifications, api_keys):
+        app.include_router(module.pages)
+        app.include_router(module.api, prefix=API_PREFIX)
+    return app

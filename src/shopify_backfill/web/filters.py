@@ -1,0 +1,57 @@
+"""Jinja filters: how dates, durations and counts read on the partner page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+
+
+def when(value: Any) -> str:
+    """``2026-07-01 12:00 UTC`` from a datetime or an ISO string; "-" for nothing."""
+    if value is None or value == "":
+        return "-"
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.strftime("%b %-d, %Y")
+
+
+def duration(seconds: Any) -> str:
+    """``1 h 02 min``, ``3 min 05 s``, ``12 s``; "-" when unknown."""
+    if seconds is None:
+        return "-"
+    total = max(0, round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{int(value):,}"
+
+
+def percent(done: Any, total: Any) -> int:
+    if not total:
+        return 0
+    return max(0, min(100, int(100 * int(done or 0) / int(total))))
+
+
+def install(env: Environment) -> None:
+    env.filters["when"] = when
+    env.filters["day"] = day
+    env.filters["duration"] = duration
+    env.filters["number"] = number
+    env.globals["percent"] = percent

@@ -1,0 +1,152 @@
+"""Logging in and out, and ``/api/v1/me``.
+
+The login form is protected against login CSRF with a signed double-submit cookie:
+there is no session yet whose token could be used.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from shopify_backfill.web.accounts import (
+    authenticate,
+    close_session,
+    open_session,
+)
+from shopify_backfill.web.auth import (
+    LOGIN_COOKIE,
+    ApiPrincipal,
+    PagePrincipal,
+    clear_session_cookie,
+    session_token,
+    set_session_cookie,
+)
+from shopify_backfill.web.context import Context, WebContext, utcnow
+from shopify_backfill.web.errors import Forbidden
+from shopify_backfill.web.pages import redirect
+from shopify_backfill.web.security import new_token
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["session"])
+LOGIN_FORM_SECONDS = 3600
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: an open redirect after login would be a phishing aid."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/stores"
+
+
+def _login_page(
+    request: Request,
+    context: WebContext,
+    *,
+    next_url: str,
+    error: str | None = None,
+    email: str = "",
+    status_code: int = 200,
+) -> Response:
+    nonce = new_token()
+    response = context.templates.TemplateResponse(
+        request,
+        "login.html",
+        {
+            "principal": None,
+            "unread": 0,
+            "login_csrf": nonce,
+            "next_url": next_url,
+            "error": error,
+            "email": email,
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        context.signer.sign_login(nonce),
+        max_age=LOGIN_FORM_SECONDS,
+        httponly=True,
+        secure=context.cookie_secure,
+        samesite="strict",
+        path="/login",
+    )
+    return response
+
+
+@pages.get("/login")
+def login_form(*, request: Request, next: str | None = None, context: Context) -> Response:
+    return _login_page(request, context, next_url=_safe_next(next))
+
+
+@pages.post("/login")
+def login(
+    *,
+    request: Request,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    login_csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/stores",
+    context: Context,
+) -> Response:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    expected = context.signer.unsign_login(cookie, LOGIN_FORM_SECONDS) if cookie else None
+    if expected is None or not hmac.compare_digest(expected, login_csrf):
+        raise Forbidden(
+            "the login form expired or was not sent by this site; reload it and try again",
+            field="csrf_token",
+        )
+    now = utcnow()
+    with context.services.engine.begin() as conn:
+        user_id = authenticate(conn, email, password, now=now)
+        token = open_session(conn, user_id, now=now) if user_id is not None else None
+    if token is None:
+        return _login_page(
+            request,
+            context,
+            next_url=_safe_next(next),
+            error="The email or the password is not correct.",
+            email=email.strip()[:320],
+            status_code=401,
+        )
+    response = redirect(_safe_next(next))
+    set_session_cookie(response, context, token)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@pages.post("/logout")
+def logout(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    token = session_token(request, context)
+    if token is not None:
+        with context.services.engine.begin() as conn:
+            close_session(conn, token)
+    response = redirect("/login")
+    clear_session_cookie(response, context)
+    return response
+
+
+@pages.get("/")
+def home() -> Response:
+    return redirect("/stores")
+
+
+@api.get("/me", summary="Who is calling, in which workspace")
+def me(*, principal: ApiPrincipal, context: Context) -> dict[str, Any]:
+    """The CSRF token is returned to session callers: the page's scripts send it back."""
+    return {
+        "auth": principal.kind,
+        "workspace": {"id": principal.workspace_id, "name": principal.workspace_name},
+        "email": principal.email,
+        "csrf_token": context.signer.csrf_for(principal.session_token)
+        if principal.session_token
+        else None,
+    }

@@ -1,0 +1,346 @@
+"""The partner page: connected stores, connecting, re-authorizing, the backfill wizard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from pydantic import SecretStr
+
+from shopify_backfill.backfill.errors import BackfillStateError
+from shopify_backfill.backfill.store import find_backfill
+from shopify_backfill.campaigns.repository import list_campaigns
+from shopify_backfill.shopify.errors import OAuthError
+from shopify_backfill.web import wizard
+from shopify_backfill.web.accounts import Principal
+from shopify_backfill.web.auth import ApiPrincipal, PagePrincipal, require_session
+from shopify_backfill.web.context import Context, WebContext
+from shopify_backfill.web.errors import FieldError
+from shopify_backfill.web.pages import redirect, render
+from shopify_backfill.web.schemas import ConnectOAuth, ConnectToken, StartBackfill
+from shopify_backfill.web.stores import (
+    begin_oauth,
+    complete_oauth,
+    connect_with_token,
+    get_store,
+    list_stores,
+)
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["stores"])
+
+
+def _stores_page(
+    request: Request,
+    context: WebContext,
+    principal: Principal,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    with context.services.engine.connect() as conn:
+        stores = list_stores(conn, principal.workspace_id)
+    return render(
+        request,
+        context,
+        principal,
+        "stores.html",
+        stores=stores,
+        errors=errors or {},
+        values=values or {},
+        status_code=status_code,
+    )
+
+
+@pages.get("/stores")
+def stores_page(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    return _stores_page(request, context, principal)
+
+
+@pages.post("/stores/oauth")
+def connect_oauth_form(
+    *,
+    request: Request,
+    shop: Annotated[str, Form()] = "",
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    try:
+        url = begin_oauth(context, principal, purpose="connect", shop=shop)
+    except FieldError as error:
+        return _stores_page(
+            request,
+            context,
+            principal,
+            errors={f"oauth_{error.field}": error.message},
+            values={"oauth_shop": shop},
+            status_code=422,
+        )
+    return redirect(url)
+
+
+@pages.post("/stores/token")
+def connect_token_form(
+    *,
+    request: Request,
+    shop: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    try:
+        store = connect_with_token(context, principal, shop, SecretStr(token))
+    except FieldError as error:
+        return _stores_page(
+            request,
+            context,
+            principal,
+            errors={f"token_{error.field}": error.message},
+            values={"token_shop": shop},  # the token itself is never sent back
+            status_code=422,
+        )
+    return redirect(f"/stores/{store.id}?notice=connected")
+
+
+@pages.get("/shopify/callback")
+def oauth_callback(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    params = dict(request.query_params)
+    try:
+        result = complete_oauth(context, principal, params)
+    except OAuthError as error:
+        return render(
+            request,
+            context,
+            principal,
+            "error.html",
+            status=400,
+            message=f"The store could not be connected: {error}",
+            field=None,
+            status_code=400,
+        )
+    notice = "reauthorized" if result.purpose == "reauthorize" else "connected"
+    return redirect(f"/stores/{result.store.id}?notice={notice}")
+
+
+@pages.get("/stores/{store_id}")
+def store_page(
+    *,
+    store_id: int,
+    request: Request,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    with context.services.engine.connect() as conn:
+        store = get_store(conn, principal.workspace_id, store_id)
+    return render(request, context, principal, "store.html", store=store)
+
+
+@pages.post("/stores/{store_id}/reauthorize")
+def reauthorize_form(
+    *,
+    store_id: int,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    return redirect(begin_oauth(context, principal, purpose="reauthorize", store_id=store_id))
+
+
+@pages.get("/stores/{store_id}/wizard")
+def wizard_page(
+    *,
+    store_id: int,
+    request: Request,
+    backfill: str | None = None,
+    step: str | None = None,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    if step == "enable" and backfill != "on":
+        return redirect(f"/stores/{store_id}?notice=not_enabled")
+    with context.services.engine.connect() as conn:
+        store = get_store(conn, principal.workspace_id, store_id)
+        row = find_backfill(conn, principal.workspace_id, store.shop_domain)
+    if row is not None and row.status != "not_started":
+        return redirect(f"/backfills/{row.id}")
+    if store.reauthorization_required:
+        return redirect(f"/stores/{store_id}")
+    enabled = backfill == "on"
+    preview = wizard.build_wizard(context, principal, store_id) if enabled else None
+    return render(
+        request, context, principal, "wizard.html", store=store, enabled=enabled, wiz=preview
+    )
+
+
+@pages.post("/stores/{store_id}/wizard/fixes")
+def apply_fixes_form(
+    *,
+    store_id: int,
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    applied = wizard.apply_audit_fixes(context, principal, store_id)
+    notice = "fixes_applied" if applied else "no_fixes"
+    return redirect(f"/stores/{store_id}/wizard?backfill=on&notice={notice}#risk")
+
+
+@pages.post("/stores/{store_id}/wizard/next")
+def next_form(
+    *,
+    store_id: int,
+    enable: Annotated[str, Form()] = "",
+    acknowledge_runs_once: Annotated[str, Form()] = "",
+    principal: PagePrincipal,
+    context: Context,
+) -> Response:
+    if enable != "on":
+        return redirect(f"/stores/{store_id}?notice=not_enabled")
+    try:
+        row = wizard.start_backfill(
+            context,
+            principal,
+            store_id,
+            enable=True,
+            acknowledge_runs_once=acknowledge_runs_once == "on",
+        )
+    except BackfillStateError:
+        # A second click (or another tab) lost the race: show the one backfill there is.
+        with context.services.engine.connect() as conn:
+            store = get_store(conn, principal.workspace_id, store_id)
+            existing = find_backfill(conn, principal.workspace_id, store.shop_domain)
+        if existing is None:
+            raise
+        return redirect(f"/backfills/{existing.id}")
+    return redirect(f"/backfills/{row.id}?notice=started")
+
+
+# ----------------------------------------------------------------------------- JSON API
+
+
+@api.get("/stores", summary="Connected stores with their backfill status and scopes")
+def api_list_stores(*, principal: ApiPrincipal, context: Context) -> dict[str, Any]:
+    with context.services.engine.connect() as conn:
+        stores = list_stores(conn, principal.workspace_id)
+    return {"stores": [store.to_json() for store in stores]}
+
+
+@api.post("/stores", status_code=201, summary="Connect a store with a custom app's token")
+def api_connect_token(
+    *,
+    body: ConnectToken,
+    principal: ApiPrincipal,
+    context: Context,
+) -> dict[str, Any]:
+    return connect_with_token(context, principal, body.shop, body.token).to_json()
+
+
+@api.post("/stores/oauth", summary="Start connecting a store through Shopify OAuth")
+def api_connect_oauth(
+    *,
+    body: ConnectOAuth,
+    principal: ApiPrincipal,
+    context: Context,
+) -> dict[str, str]:
+    """Returns the install URL to open in the same browser session (the state is bound to it)."""
+    require_session(principal, "connecting through OAuth")
+    return {"authorize_url": begin_oauth(context, principal, purpose="connect", shop=body.shop)}
+
+
+@api.get("/stores/{store_id}", summary="One store: status, granted and missing scopes")
+def api_store(
+    *,
+    store_id: int,
+    principal: ApiPrincipal,
+    context: Context,
+) -> dict[str, Any]:
+    with context.services.engine.connect() as conn:
+        return get_store(conn, principal.workspace_id, store_id).to_json()
+
+
+@api.post("/stores/{store_id}/reauthorize", summary="Re-grant the full scope list (OAuth)")
+def api_reauthorize(
+    *,
+    store_id: int,
+    principal: ApiPrincipal,
+    context: Context,
+) -> dict[str, str]:
+    require_session(principal, "re-authorizing through OAuth")
+    return {
+        "authorize_url": begin_oauth(context, principal, purpose="reauthorize", store_id=store_id)
+    }
+
+
+@api.get("/stores/{store_id}/preview", summary="The wizard's preview and risk audit")
+def api_preview(
+    *,
+    store_id: int,
+    principal: ApiPrincipal,
+    context: Context,
+) -> dict[str, Any]:
+    return wizard.build_wizard(context, principal, store_id).to_json()
+
+
+@api.post("/stores/{store_id}/audit/fixes", summary="Apply every fix of the risk audit")
+def api_apply_fixes(
+    *,
+    store_id: int,
+    principal: ApiPrincipal,
+    context: Context,
+) -> dict[str, Any]:
+    applied = wizard.apply_audit_fixes(context, principal, store_id)
+    return {"applied": [fix.to_json() for fix in applied]}
+
+
+@api.post("/stores/{store_id}/backfill", status_code=202, summary="Start the backfill (once)")
+def api_start(
+    *,
+    store_id: int,
+    body: StartBackfill,
+    principal: ApiPrincipal,
+    context: Context,
+) -> JSONResponse:
+    row = wizard.start_backfill(
+        context,
+        principal,
+        store_id,
+        enable=body.enable,
+        acknowledge_runs_once=body.acknowledge_runs_once,
+    )
+    return JSONResponse(
+        jsonable_encoder(wizard.status_of(context, principal, row.id)),
+        status_code=202,
+        headers={"Location": f"/api/v1/backfills/{row.id}"},
+    )
+
+
+@api.get("/campaigns", tags=["campaigns"], summary="The workspace's campaigns and Canvases")
+def api_campaigns(*, principal: ApiPrincipal, context: Context) -> dict[str, Any]:
+    with context.services.engine.connect() as conn:
+        found = list_campaigns(conn, principal.workspace_id)
+    return {
+        "campaigns": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind,
+                "status": c.status,
+                "delivery": c.delivery,
+                "trigger_type": c.trigger_type,
+                "start_at": c.start_at.isoformat() if c.start_at else None,
+                "end_at": c.end_at.isoformat() if c.end_at else None,
+            }
+            for c in found
+        ]
+    }

@@ -1,0 +1,75 @@
+// The partner page's only script: guard one-shot forms and follow live progress.
+"use strict";
+
+// A form marked data-once submits once: a double click cannot send it twice.
+// (The server refuses a second start anyway; this keeps the page calm.)
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-once")) return;
+  if (form.dataset.sent === "1") {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sent = "1";
+  // Disable after the submission has captured the button's value.
+  setTimeout(() => {
+    for (const button of form.querySelectorAll("button[type=submit]")) {
+      button.disabled = true;
+      button.setAttribute("aria-disabled", "true");
+      button.textContent = "Working…";
+    }
+  }, 0);
+});
+
+function formatNumber(value) {
+  return value === null || value === undefined ? "?" : Number(value).toLocaleString("en-US");
+}
+
+function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "estimating…";
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h) return `${h} h ${String(m).padStart(2, "0")} min`;
+  if (m) return `${m} min ${String(s).padStart(2, "0")} s`;
+  return `${s} s`;
+}
+
+function showProgress(section, view) {
+  const set = (selector, text) => {
+    const node = section.querySelector(selector);
+    if (node) node.textContent = text;
+  };
+  set("[data-phase]", view.phase_label);
+  for (const kind of ["customers", "orders"]) {
+    const figures = view[kind];
+    const bar = section.querySelector(`[data-bar="${kind}"]`);
+    if (bar) {
+      bar.max = figures.total || 1;
+      bar.value = figures.total ? Math.min(figures.done, figures.total) : 0;
+      bar.textContent = figures.total ? `${Math.round((100 * figures.done) / figures.total)}%` : "";
+    }
+    set(`[data-count="${kind}"]`, `${formatNumber(figures.done)} / ${formatNumber(figures.total)}`);
+  }
+  set("[data-rate]", view.records_per_second === null ? "measuring…" : `${view.records_per_second} records/s`);
+  set("[data-eta]", formatDuration(view.eta_seconds));
+  set("[data-points]", formatNumber(view.data_points));
+  const bulk = view.bulk;
+  set("[data-bulk]", bulk && view.phase.startsWith("extracting")
+    ? `Shopify is preparing the ${bulk.kind} file: ${bulk.status} (${formatNumber(bulk.objects)} objects).` : "");
+}
+
+function followProgress() {
+  const section = document.querySelector("[data-events-url]");
+  if (!section || !("EventSource" in window)) return;
+  const source = new EventSource(section.getAttribute("data-events-url"));
+  source.addEventListener("progress", (event) => showProgress(section, JSON.parse(event.data)));
+  source.addEventListener("end", () => {
+    source.close();
+    // Reload without the one-time notice ("started"), to show the report or the failure.
+    window.location.replace(window.location.pathname);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", followProgress);

@@ -1,0 +1,278 @@
+"""Connected stores of a workspace: listing, connecting (token or OAuth), re-authorizing.
+
+A thin layer over ``shopify/oauth.py`` and ``shopify/connections.py``: it adds what only
+a web page needs, namely tenancy (every read filters on the caller's workspace; another
+workspace's id is "not found") and the OAuth state nonce bound to the browser session
+that started the flow, stored as a digest and usable once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from shopify_backfill.backfill.states import LABELS, NOT_STARTED
+from shopify_backfill.backfill.store import BackfillRow, find_backfill, list_backfills
+from shopify_backfill.config import REQUIRED_SCOPES
+from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.schema import shop_connections
+from shopify_backfill.shopify.connections import save_connection, verify_token
+from shopify_backfill.shopify.errors import AuthError, OAuthError
+from shopify_backfill.shopify.oauth import (
+    exchange_code,
+    install_url,
+    missing_scopes,
+    new_state,
+    validate_shop_domain,
+    verify_callback,
+)
+from shopify_backfill.web.accounts import Principal
+from shopify_backfill.web.context import WebContext, utcnow
+from shopify_backfill.web.errors import FieldError, NotFound, WebError
+from shopify_backfill.web.security import digest
+from shopify_backfill.web.tables import oauth_states
+
+STATE_TTL = timedelta(minutes=10)
+Purpose = Literal["connect", "reauthorize"]
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """A connected store as the partner page shows it (never with its token)."""
+
+    id: int
+    shop_domain: str
+    granted_scopes: tuple[str, ...]
+    missing_scopes: tuple[str, ...]
+    connected_at: datetime
+    backfill: BackfillRow | None
+
+    @property
+    def status(self) -> str:
+        return self.backfill.status if self.backfill else NOT_STARTED
+
+    @property
+    def status_label(self) -> str:
+        if self.backfill is None or self.backfill.status == NOT_STARTED:
+            return "Backfill not started"
+        return LABELS[self.backfill.status]
+
+    @property
+    def reauthorization_required(self) -> bool:
+        return bool(self.missing_scopes)
+
+    def to_json(self) -> dict[str, Any]:
+        backfill = self.backfill
+        return {
+            "id": self.id,
+            "shop": self.shop_domain,
+            "connected_at": self.connected_at.isoformat(),
+            "granted_scopes": list(self.granted_scopes),
+            "missing_scopes": list(self.missing_scopes),
+            "reauthorization_required": self.reauthorization_required,
+            "backfill": {
+                "id": backfill.id if backfill else None,
+                "status": self.status,
+                "status_label": self.status_label,
+                "failure_reason": backfill.failure_reason if backfill else None,
+            },
+        }
+
+
+def _view(row: sa.Row[Any], backfill: BackfillRow | None) -> StoreView:
+    granted = tuple(str(scope) for scope in row.granted_scopes or [])
+    return StoreView(
+        id=int(row.id),
+        shop_domain=row.shop_domain,
+        granted_scopes=granted,
+        missing_scopes=tuple(missing_scopes(granted, REQUIRED_SCOPES)),
+        connected_at=row.connected_at,
+        backfill=backfill,
+    )
+
+
+def list_stores(conn: sa.Connection, workspace_id: int) -> list[StoreView]:
+    rows = conn.execute(
+        sa.select(shop_connections)
+        .where(shop_connections.c.workspace_id == workspace_id)
+        .order_by(shop_connections.c.id)
+    ).all()
+    backfills = {row.shop_domain: row for row in list_backfills(conn, workspace_id)}
+    return [_view(row, backfills.get(row.shop_domain)) for row in rows]
+
+
+def get_store(conn: sa.Connection, workspace_id: int, store_id: int) -> StoreView:
+    """One store of the workspace; another workspace's id is simply not found."""
+    row = conn.execute(
+        sa.select(shop_connections).where(
+            shop_connections.c.id == store_id, shop_connections.c.workspace_id == workspace_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"store {store_id} not found")
+    return _view(row, find_backfill(conn, workspace_id, row.shop_domain))
+
+
+def checked_shop(shop: str) -> str:
+    try:
+        return validate_shop_domain(shop)
+    except OAuthError as error:
+        raise FieldError(str(error), field="shop") from None
+
+
+def connect_with_token(
+    context: WebContext, principal: Principal, shop: str, token: SecretStr
+) -> StoreView:
+    """Connect a custom app's Admin API token after proving it works for this shop."""
+    domain = checked_shop(shop)
+    secret = SecretStr(token.get_secret_value().strip())
+    if not secret.get_secret_value():
+        raise FieldError("paste the store's Admin API access token", field="token")
+    api_url = context.api_url_for(domain)
+    settings = context.services.settings
+    try:
+        scopes = verify_token(
+            shop_domain=domain,
+            token=secret,
+            api_url=api_url,
+            api_version=settings.api_version,
+            transport=context.transport,
+        )
+    except AuthError:
+        raise FieldError(
+            f"Shopify refused this token for {domain}: check that it is the store's Admin API "
+            "access token and that the app is still installed",
+            field="token",
+        ) from None
+    except InputError as error:
+        raise FieldError(str(error), field="token") from None
+    with context.services.engine.begin() as conn:
+        store_id = save_connection(
+            conn,
+            context.services.cipher,
+            workspace_id=principal.workspace_id,
+            shop_domain=domain,
+            token=secret,
+            scopes=scopes,
+            api_url=api_url,
+            api_version=settings.api_version,
+        )
+        return get_store(conn, principal.workspace_id, store_id)
+
+
+def begin_oauth(
+    context: WebContext,
+    principal: Principal,
+    *,
+    purpose: Purpose,
+    shop: str | None = None,
+    store_id: int | None = None,
+) -> str:
+    """Issue a state nonce bound to this session and return Shopify's install URL.
+
+    Re-authorization asks for the full scope list again at the store's own API URL.
+    """
+    if principal.session_id is None:
+        raise WebError("OAuth needs a browser session")
+    with context.services.engine.begin() as conn:
+        if store_id is not None:
+            store = get_store(conn, principal.workspace_id, store_id)
+            domain = store.shop_domain
+            api_url = conn.execute(
+                sa.select(shop_connections.c.api_base_url).where(shop_connections.c.id == store.id)
+            ).scalar_one()
+        else:
+            domain = checked_shop(shop or "")
+            api_url = context.api_url_for(domain)
+        nonce = new_state()
+        now = utcnow()
+        conn.execute(sa.delete(oauth_states).where(oauth_states.c.expires_at < now))
+        conn.execute(
+            sa.insert(oauth_states).values(
+                session_id=principal.session_id,
+                workspace_id=principal.workspace_id,
+                nonce_hash=digest(nonce),
+                purpose=purpose,
+                shop_domain=domain,
+                api_url=api_url,
+                created_at=now,
+                expires_at=now + STATE_TTL,
+            )
+        )
+    return install_url(
+        shop=domain,
+        api_key=context.services.settings.app_api_key,
+        redirect_uri=context.redirect_uri,
+        state=nonce,
+        scopes=REQUIRED_SCOPES,
+        authorize_base=api_url,
+    )
+
+
+@dataclass(frozen=True)
+class OAuthResult:
+    store: StoreView
+    purpose: Purpose
+
+
+def complete_oauth(
+    context: WebContext, principal: Principal, params: Mapping[str, str]
+) -> OAuthResult:
+    """Verify the callback (HMAC, timestamp, shop, state of *this* session), exchange the
+    code and save the grant. The nonce is consumed first, so a replayed callback fails."""
+    settings = context.services.settings
+    nonce = params.get("state", "")
+    now = utcnow()
+    with context.services.engine.begin() as conn:
+        state = conn.execute(
+            sa.select(oauth_states).where(
+                oauth_states.c.nonce_hash == digest(nonce),
+                oauth_states.c.session_id == principal.session_id,
+                oauth_states.c.workspace_id == principal.workspace_id,
+                oauth_states.c.used_at.is_(None),
+                oauth_states.c.expires_at > now,
+            )
+        ).one_or_none()
+        verified = verify_callback(
+            params, secret=settings.app_secret, expected_state=nonce if state else None
+        )
+        if state is None:  # pragma: no cover - verify_callback refused it just above
+            raise OAuthError("OAuth callback state does not match this session")
+        claimed = conn.execute(
+            sa.update(oauth_states)
+            .where(oauth_states.c.id == state.id, oauth_states.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if claimed.rowcount != 1:
+            raise OAuthError("this authorization was already used; start the connection again")
+    if verified.shop != state.shop_domain:
+        raise OAuthError(
+            f"the callback is for {verified.shop}, but the connection was started for "
+            f"{state.shop_domain}; start the connection again"
+        )
+    grant = exchange_code(
+        shop=verified.shop,
+        code=verified.code,
+        api_key=settings.app_api_key,
+        secret=settings.app_secret,
+        api_url=state.api_url,
+        transport=context.transport,
+    )
+    with context.services.engine.begin() as conn:
+        store_id = save_connection(
+            conn,
+            context.services.cipher,
+            workspace_id=principal.workspace_id,
+            shop_domain=verified.shop,
+            token=grant.access_token,
+            scopes=grant.scopes,
+            api_url=state.api_url,
+            api_version=settings.api_version,
+        )
+        store = get_store(conn, principal.workspace_id, store_id)
+    return OAuthResult(store=store, purpose=state.purpose)

@@ -1,0 +1,239 @@
+"""Web fixtures: a real emulator (in-process transport), real SQLite, the real app.
+
+The emulator's synthetic store is generated around the real current time, because the
+partner page connects stores "now" and the backfill window is the 90 days before that.
+Two workspaces with one user each let every test try the other tenant's ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from graphql import GraphQLSchema
+
+from shopify_backfill.campaigns import add_campaigns, parse_spec
+from shopify_backfill.config import Settings
+from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
+from shopify_backfill.emulator.config import EmulatorConfig
+from shopify_backfill.emulator.store import ShopStore
+from shopify_backfill.emulator.transport import EmulatorTransport
+from shopify_backfill.profiles.schema import workspaces
+from shopify_backfill.web import create_app
+from shopify_backfill.web.accounts import add_user
+from shopify_backfill.wiring import Services, build_services
+
+PASSWORD = "correct horse battery"
+BASE_URL = "https://testserver"
+READ_ONLY_LEGACY = ["read_customers", "read_orders"]
+
+
+def store_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class SwitchableTransport(httpx.BaseTransport):
+    """The emulator's transport, with a switch that makes Shopify refuse order reads.
+
+    Lets a test fail a running backfill at a known point (401 on the orders pages: a
+    terminal error) and then heal it, without racing the worker thread.
+
+    Shared by every client the app opens (one per request or run), so closing one
+    client must not close it: ``EmulatorTransport.close`` stops its event loop under the
+    other clients' in-flight calls. ``shutdown`` closes it once, at the end of the test.
+    """
+
+    def __init__(self, inner: EmulatorTransport) -> None:
+        self.inner = inner
+        self.refuse_orders = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.refuse_orders and b"orders(first" in request.read():
+            return httpx.Response(401, json={"errors": "[API] Invalid API key or access token"})
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Left open for the other clients (see the class docstring)."""
+
+    def shutdown(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class Shop:
+    """An emulator over a generated store, reached through its in-process transport."""
+
+    store: ShopStore
+    runtime: EmulatorRuntime
+    transport: SwitchableTransport
+
+    @property
+    def domain(self) -> str:
+        return self.store.shop_domain
+
+    @property
+    def token(self) -> str:
+        return self.runtime.seed_grant.token
+
+    def legacy_token(self, scopes: list[str] | None = None) -> str:
+        """A token from an install that predates ``read_all_orders``."""
+        return self.runtime.tokens.mint(scopes or READ_ONLY_LEGACY, "legacy").token
+
+
+def open_shop(
+    schema: GraphQLSchema, *, customers: int = 30, orders: int = 60, seed: int = 3
+) -> Shop:
+    store = ShopStore.generate(None, customers=customers, orders=orders, seed=seed, now=store_now())
+    app = create_emulator_app(store, schema=schema, config=EmulatorConfig())
+    runtime: EmulatorRuntime = app.state.runtime
+    return Shop(store, runtime, SwitchableTransport(EmulatorTransport(app)))
+
+
+def close_shop(shop: Shop) -> None:
+    shop.runtime.bulk.shutdown()
+    shop.transport.shutdown()
+    shop.store.close()
+
+
+@pytest.fixture
+def shop(admin_schema: GraphQLSchema) -> Iterator[Shop]:
+    opened = open_shop(admin_schema)
+    yield opened
+    close_shop(opened)
+
+
+def web_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "app_url": BASE_URL,
+        "batch_size": 25,
+        "lease_seconds": 5,
+        "mail_backoff_seconds": 0.01,
+        "smtp_host": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class User:
+    """A logged-in browser-like client of one workspace."""
+
+    client: TestClient
+    email: str
+    workspace_id: int
+    csrf: str = ""
+    sent: list[str] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf}
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers(), **kwargs.pop("headers", {})}
+        return self.client.post(url, json=json, headers=headers, **kwargs)
+
+    def form(self, url: str, data: dict[str, Any]) -> httpx.Response:
+        return self.client.post(url, data={"csrf_token": self.csrf, **data})
+
+    def delete(self, url: str) -> httpx.Response:
+        return self.client.delete(url, headers=self.headers())
+
+
+LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    page = client.get("/login")
+    match = LOGIN_CSRF.search(page.text)
+    assert match, "the login form has its CSRF field"
+    return client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "login_csrf": match.group(1),
+            "next": "/stores",
+        },
+    )
+
+
+@dataclass
+class Web:
+    services: Services
+    app: Any
+    shop: Shop
+    alice: User
+    bob: User
+
+    def anonymous(self) -> TestClient:
+        return TestClient(self.app, base_url=BASE_URL, follow_redirects=False)
+
+    def connect(self, user: User, token: str | None = None) -> dict[str, Any]:
+        response = user.post(
+            "/api/v1/stores", json={"shop": self.shop.domain, "token": token or self.shop.token}
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def add_campaigns(
+        self, user: User, *specs: dict[str, Any], seed_compatible: bool = True
+    ) -> None:
+        with self.services.engine.begin() as conn:
+            add_campaigns(conn, user.workspace_id, [parse_spec(spec) for spec in specs])
+            conn.execute(
+                sa.update(workspaces)
+                .where(workspaces.c.id == user.workspace_id)
+                .values(trigger_historical=seed_compatible)
+            )
+
+    def wait(self) -> None:
+        self.app.state.web.jobs.wait(timeout=120)
+
+
+def make_user(services: Services, app: Any, email: str, workspace: str) -> User:
+    with services.engine.begin() as conn:
+        _, workspace_id = add_user(
+            conn, email=email, password=PASSWORD, workspace=workspace, now=store_now()
+        )
+    client = TestClient(app, base_url=BASE_URL, follow_redirects=False)
+    client.__enter__()
+    response = login(client, email)
+    assert response.status_code == 303, response.text
+    me = client.get("/api/v1/me").json()
+    return User(client=client, email=email, workspace_id=workspace_id, csrf=me["csrf_token"])
+
+
+@pytest.fixture
+def web(tmp_path: Path, shop: Shop) -> Iterator[Web]:
+    services = build_services(web_settings(tmp_path / "data"))
+    app = create_app(services, transport=shop.transport)
+    alice = make_user(services, app, "alice@acme.example", "Acme")
+    bob = make_user(services, app, "bob@globex.example", "Globex")
+    yield Web(services, app, shop, alice, bob)
+    app.state.web.jobs.wait(timeout=120)
+    for user in (alice, bob):
+        user.client.__exit__(None, None, None)
+    services.dispose()
+
+
+def follow_oauth(user: User, shop: Shop, authorize_url: str) -> httpx.Response:
+    """Play the merchant approving the app on (emulated) Shopify, then land on our callback."""
+    with httpx.Client(transport=shop.transport) as shopify:
+        consent = shopify.get(authorize_url)
+    assert consent.status_code == 302, consent.text
+    location = urlsplit(consent.headers["location"])
+    assert f"{location.scheme}://{location.netloc}" == BASE_URL
+    return user.get(f"{location.path}?{location.query}")
