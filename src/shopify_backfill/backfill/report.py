@@ -1,8 +1,10 @@
 """The final report: what the backfill did, in figures a merchant can check.
 
 Built once, in the completing transaction, from the running counts committed with each
-batch and from the store's own ledger and quarantine (so the data points are the ones
-actually metered). Stored as JSON on the backfill row; ``render_report`` prints it.
+batch and from the store's own records: the ledger and quarantine (so the data points
+are the ones actually metered) and the backfill's sightings (so each Shopify customer and
+each guest profile counts once, however many batches saw it). Stored as JSON on the
+backfill row; ``render_report`` prints it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 
 from shopify_backfill.profiles.datapoints import datapoint_breakdown, datapoint_total
 from shopify_backfill.profiles.quarantine import list_issues
+from shopify_backfill.profiles.sightings import sighting_counts
 
 EXAMPLES_PER_REASON = 3
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|(?<==)[^\s;,)]+")
@@ -43,6 +46,7 @@ def build_report(
     def c(name: str) -> int:
         return int(counts.get(name, 0))
 
+    seen = sighting_counts(conn, workspace_id, backfill_id)
     issues = list_issues(conn, workspace_id, backfill_id=backfill_id)
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for issue in issues:
@@ -67,18 +71,18 @@ def build_report(
         "window": {"start": window_start.isoformat(), "end": window_end.isoformat()},
         "extraction_mode": mode,
         "customers": {
-            "created": c("customers_created"),
-            "matched_by_alias": c("customers_matched_by_alias"),
-            "matched_by_email": c("customers_matched_by_email"),
-            "matched_by_phone": c("customers_matched_by_phone"),
-            "updated": c("customers_updated"),
-            "unchanged": c("customers_unchanged"),
+            "created": seen.customers_created,
+            "matched_by_alias": seen.customers_matched_by_alias,
+            "matched_by_email": seen.customers_matched_by_email,
+            "matched_by_phone": seen.customers_matched_by_phone,
+            "updated": seen.customers_updated,
+            "unchanged": seen.customers_unchanged,
             "quarantined": c("customers_quarantined"),
         },
         "guests": {
-            "profiles_created": c("guest_profiles_created"),
-            "matched_by_email": c("guest_orders_matched_by_email"),
-            "matched_by_phone": c("guest_orders_matched_by_phone"),
+            "profiles_created": seen.guest_profiles_created,
+            "matched_by_email": seen.guest_profiles_matched_by_email,
+            "matched_by_phone": seen.guest_profiles_matched_by_phone,
         },
         "orders": {
             "imported": c("orders_imported"),
@@ -120,16 +124,16 @@ def render_report(report: dict[str, Any]) -> str:
         if duration_ms is not None
         else f"attempts        {report['attempts']}",
         "",
-        "customers",
+        "customers (each Shopify customer once)",
         f"  created                 {customers['created']:>9}",
         f"  matched by alias        {customers['matched_by_alias']:>9}",
         f"  matched by email        {customers['matched_by_email']:>9}",
         f"  matched by phone        {customers['matched_by_phone']:>9}",
-        f"  updated                 {customers['updated']:>9}",
-        f"  unchanged               {customers['unchanged']:>9}",
+        f"    of which updated      {customers['updated']:>9}",
+        f"    of which unchanged    {customers['unchanged']:>9}",
         f"  quarantined             {customers['quarantined']:>9}",
-        "guest orders",
-        f"  profiles created        {guests['profiles_created']:>9}",
+        "guest-order profiles (each once)",
+        f"  created                 {guests['profiles_created']:>9}",
         f"  matched by email        {guests['matched_by_email']:>9}",
         f"  matched by phone        {guests['matched_by_phone']:>9}",
         "orders",

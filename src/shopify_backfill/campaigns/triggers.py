@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 
@@ -41,6 +41,7 @@ from shopify_backfill.campaigns.model import (
 )
 from shopify_backfill.campaigns.repository import listening_campaigns
 from shopify_backfill.campaigns.tables import campaigns, triggered_messages
+from shopify_backfill.profiles.bulk import BulkInsert
 from shopify_backfill.profiles.changes import (
     AttributeChanged,
     Change,
@@ -49,7 +50,8 @@ from shopify_backfill.profiles.changes import (
     PurchaseAdded,
     SubscriptionChanged,
 )
-from shopify_backfill.profiles.dialect import upsert
+from shopify_backfill.profiles.collection import collection_paused
+from shopify_backfill.profiles.dialect import planned_per_execution
 from shopify_backfill.profiles.identity import rows_in, same_value
 from shopify_backfill.profiles.results import LoadResult
 from shopify_backfill.profiles.schema import workspaces
@@ -68,9 +70,14 @@ class Policy:
     honour_schedule: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class TriggeredMessage:
-    """One outbox entry: ``campaign_id`` would message ``user_id`` about this data."""
+class TriggeredMessage(NamedTuple):
+    """One outbox entry: ``campaign_id`` would message ``user_id`` about this data.
+
+    An immutable named tuple rather than a frozen dataclass: a batch in seed-compatible
+    mode creates tens of thousands of them, and a tuple is built in C (about 5x faster
+    than a frozen dataclass, whose constructor sets each field through
+    ``object.__setattr__``).
+    """
 
     campaign_id: int
     user_id: int
@@ -185,6 +192,24 @@ class Matcher:
         self._subscriptions: list[Campaign] = []
         self._exception_events: set[str] = set()
         self._by_name = {c.name: c for c in self.campaigns}
+        self._resolved: dict[Hashable, tuple[_Listener, ...]] = {}
+        self._listener: dict[int, _Listener] = {}
+        for campaign in self.campaigns:
+            trigger = campaign.trigger
+            if trigger is None:  # pragma: no cover - filtered above
+                continue
+            exception = isinstance(trigger, PerformExceptionEvent)
+            self._listener[campaign.id] = _Listener(
+                campaign=campaign,
+                campaign_id=campaign.id,
+                trigger_type=trigger.type,
+                start_at=campaign.start_at,
+                end_at=campaign.end_at,
+                exception=exception,
+                referenced=self.referenced_ids.get(trigger.campaign)
+                if isinstance(trigger, PerformExceptionEvent)
+                else None,
+            )
         for campaign in sorted(self.campaigns, key=self._order):
             trigger = campaign.trigger
             if isinstance(trigger, ChangeCustomAttributeValue):
@@ -237,13 +262,41 @@ class Matcher:
 
     def candidates(self, change: Change) -> list[Campaign]:
         """Campaigns whose trigger type and parameters match ``change`` (schedule aside)."""
+        return [listener.campaign for listener in self._listeners(change)]
+
+    def _listeners(self, change: Change) -> tuple[_Listener, ...]:
+        """``candidates``, resolved once per distinct key of the batch and remembered.
+
+        A batch repeats the same few keys thousands of times (one event name, a
+        catalogue of products, a handful of custom attributes and values), so matching
+        costs a dictionary lookup per change instead of a test per campaign.
+        """
+        if isinstance(change, EventAdded):
+            key: Hashable = ("event", change.name)
+        elif isinstance(change, PurchaseAdded):
+            key = ("purchase", change.product_id)
+        elif isinstance(change, AttributeChanged):
+            if not change.custom:
+                return ()
+            # The value's type is part of the key: "3" and 3 match differently.
+            key = ("attribute", change.name, type(change.new), change.new)
+        elif isinstance(change, EmailAdded):
+            key = "email"
+        else:
+            key = ("subscription", change.channel, change.group_id, change.state)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = tuple(
+                self._listener[campaign.id] for campaign in self._match(change)
+            )
+        return found
+
+    def _match(self, change: Change) -> list[Campaign]:
         if isinstance(change, EventAdded):
             return self._events.get(change.name, [])
         if isinstance(change, PurchaseAdded):
             return [c for c in self._purchases if _product_matches(c, change.product_id)]
         if isinstance(change, AttributeChanged):
-            if not change.custom:
-                return []
             return [
                 c for c in self._attributes.get(change.name, []) if _value_matches(c, change.new)
             ]
@@ -254,40 +307,67 @@ class Matcher:
     def evaluate(
         self, changes: Iterable[Change], policy: Policy, memory: OutboxMemory
     ) -> list[TriggeredMessage]:
-        """The messages ``changes`` trigger, in change order, updating ``memory``."""
+        """The messages ``changes`` trigger, in change order, updating ``memory``.
+
+        Sequential by nature: an exception trigger depends on messages triggered by
+        earlier changes (and by the same change's earlier campaigns), so the loop stays
+        in data order and keeps its per-message work to a few set operations.
+        """
         messages: list[TriggeredMessage] = []
+        append = messages.append
+        trigger_historical = policy.trigger_historical
+        honour_schedule = policy.honour_schedule
+        received, recorded = memory.received, memory.recorded
         for change in changes:
-            if change.historical and not policy.trigger_historical:
+            historical = change.historical
+            if historical and not trigger_historical:
                 continue
-            candidates = self.candidates(change)
-            if not candidates:
+            listeners = self._listeners(change)
+            if not listeners:
                 continue
             kind, key, data = describe(change)
-            for campaign in candidates:
-                trigger = campaign.trigger
-                if trigger is None:
-                    continue
-                if policy.honour_schedule and not campaign.in_schedule(change.time):
-                    continue
-                if isinstance(trigger, PerformExceptionEvent):
-                    referenced = self.referenced_ids.get(trigger.campaign)
-                    if referenced is None or (referenced, change.user_id) not in memory.received:
+            user_id, time = change.user_id, change.time
+            for listener in listeners:
+                if honour_schedule:
+                    start, end = listener.start_at, listener.end_at
+                    if start is None or time < start or (end is not None and time > end):
                         continue
-                if (campaign.id, change.user_id, key) in memory.recorded:
+                if listener.exception:
+                    referenced = listener.referenced
+                    if referenced is None or (referenced, user_id) not in received:
+                        continue
+                campaign_id = listener.campaign_id
+                if (campaign_id, user_id, key) in recorded:
                     continue
-                message = TriggeredMessage(
-                    campaign_id=campaign.id,
-                    user_id=change.user_id,
-                    trigger_type=trigger.type,
-                    data_kind=kind,
-                    data_key=key,
-                    data=data,
-                    data_time=change.time,
-                    historical=change.historical,
+                received.add((campaign_id, user_id))
+                recorded.add((campaign_id, user_id, key))
+                append(
+                    TriggeredMessage(
+                        campaign_id,
+                        user_id,
+                        listener.trigger_type,
+                        kind,
+                        key,
+                        data,
+                        time,
+                        historical,
+                    )
                 )
-                memory.add(message)
-                messages.append(message)
         return messages
+
+
+@dataclass(frozen=True, slots=True)
+class _Listener:
+    """What ``Matcher.evaluate`` needs of a campaign, unpacked once per batch."""
+
+    campaign: Campaign
+    campaign_id: int
+    trigger_type: TriggerType
+    start_at: datetime | None
+    end_at: datetime | None
+    exception: bool
+    referenced: int | None
+    """For an exception trigger: the id of the campaign the user must have received."""
 
 
 def _product_matches(campaign: Campaign, product_id: str) -> bool:
@@ -337,6 +417,29 @@ def load_matcher(conn: sa.Connection, workspace_id: int) -> Matcher:
     return Matcher(listening, referenced)
 
 
+def triggered_by(
+    conn: sa.Connection, ctx: LoadContext, changes: Sequence[Change]
+) -> list[TriggeredMessage]:
+    """The messages one batch's changes trigger, without recording them.
+
+    Reads the workspace's mode (one primary-key lookup, and nothing else when silent mode
+    meets a purely historical batch), the listening campaigns and, for exception
+    triggers, who already received what; then evaluates in memory.
+    """
+    if not changes:
+        return []
+    with collection_paused(), planned_per_execution(conn):
+        policy = workspace_policy(conn, ctx.workspace_id)
+        if not policy.trigger_historical and all(change.historical for change in changes):
+            return []
+        matcher = load_matcher(conn, ctx.workspace_id)
+        if matcher.empty:
+            return []
+        memory = OutboxMemory()
+        memory.preload(conn, ctx.workspace_id, matcher.exception_users(changes), matcher.referenced)
+        return matcher.evaluate(changes, policy, memory)
+
+
 def record_triggers(
     conn: sa.Connection,
     ctx: LoadContext,
@@ -349,42 +452,52 @@ def record_triggers(
     Runs in the caller's transaction, so the outbox commits with the batch. Returns the
     messages evaluated as new; a row already in the outbox is left as it is.
     """
-    if not changes:
-        return []
-    policy = workspace_policy(conn, ctx.workspace_id)
-    if not policy.trigger_historical and all(change.historical for change in changes):
-        return []
-    matcher = load_matcher(conn, ctx.workspace_id)
-    if matcher.empty:
-        return []
-    memory = OutboxMemory()
-    memory.preload(conn, ctx.workspace_id, matcher.exception_users(changes), matcher.referenced)
-    messages = matcher.evaluate(changes, policy, memory)
-    if messages:
-        recorded_at = now or ctx.now or datetime.now(UTC)
-        statement = upsert(conn, triggered_messages).on_conflict_do_nothing(
-            index_elements=["campaign_id", "user_id", "data_key"]
-        )
-        conn.execute(
-            statement,
-            [
-                {
-                    "workspace_id": ctx.workspace_id,
-                    "campaign_id": m.campaign_id,
-                    "user_id": m.user_id,
-                    "trigger_type": m.trigger_type,
-                    "data_kind": m.data_kind,
-                    "data_key": m.data_key,
-                    "data": m.data,
-                    "data_time": m.data_time,
-                    "historical": m.historical,
-                    "backfill_id": ctx.backfill_id,
-                    "recorded_at": recorded_at,
-                }
-                for m in messages
-            ],
-        )
-    return messages
+    with collection_paused(), planned_per_execution(conn):
+        messages = triggered_by(conn, ctx, changes)
+        if messages:
+            workspace_id, backfill_id = ctx.workspace_id, ctx.backfill_id
+            recorded_at = now or ctx.now or datetime.now(UTC)
+            _INSERT_MESSAGES.execute(
+                conn,
+                [
+                    (
+                        workspace_id,
+                        m.campaign_id,
+                        m.user_id,
+                        m.trigger_type,
+                        m.data_kind,
+                        m.data_key,
+                        m.data,
+                        m.data_time,
+                        m.historical,
+                        backfill_id,
+                        recorded_at,
+                    )
+                    for m in messages
+                ],
+            )
+        return messages
+
+
+_INSERT_MESSAGES: Final = BulkInsert(
+    triggered_messages,
+    (
+        "workspace_id",
+        "campaign_id",
+        "user_id",
+        "trigger_type",
+        "data_kind",
+        "data_key",
+        "data",
+        "data_time",
+        "historical",
+        "backfill_id",
+        "recorded_at",
+    ),
+    conflict=("campaign_id", "user_id", "data_key"),
+)
+"""The outbox write: one statement per batch (``profiles.bulk``: SQLite executemany,
+PostgreSQL one JSON document), ``ON CONFLICT DO NOTHING`` on the idempotence key."""
 
 
 def trigger_hook(conn: sa.Connection, ctx: LoadContext, result: LoadResult) -> None:

@@ -29,7 +29,7 @@ from shopify_backfill.mapping.intents import (
 )
 from shopify_backfill.mapping.normalize import MappingError
 from shopify_backfill.mapping.orders import map_order
-from shopify_backfill.mapping.records import map_record
+from shopify_backfill.mapping.records import map_record, map_records
 
 __all__ = [
     "ALIAS_CUSTOMER_ID",
@@ -53,6 +53,7 @@ __all__ = [
     "map_customer",
     "map_order",
     "map_record",
+    "map_records",
     "order_points",
     "property_points",
     "purchase_points",

@@ -133,16 +133,37 @@ def parse_money(raw: str | None, what: str, *, allow_negative: bool = False) -> 
     """Exact decimal from Shopify's Decimal scalar (``"55.0"``); never via float."""
     if raw is None:
         raise MappingError(f"{what} is missing")
-    text = raw.strip()
-    if not _DECIMAL_TEXT.match(text):
+    amount = exact_amount(raw)
+    if amount is None:
         raise MappingError(f"{what} {raw!r} is not a decimal amount")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as error:  # pragma: no cover - the regex already guards this
-        raise MappingError(f"{what} {raw!r} is not a decimal amount") from error
     if amount < 0 and not allow_negative:
         raise MappingError(f"{what} {raw!r} is negative")
     return amount
+
+
+def plain_amount(raw: str | None) -> Decimal | None:
+    """``raw`` when ``parse_money`` would accept it as is (present, decimal, not
+    negative), else ``None``: a cheap first try, before ``parse_money`` builds its error."""
+    if raw is None:
+        return None
+    amount = exact_amount(raw)
+    return amount if amount is not None and amount >= 0 else None
+
+
+@functools.lru_cache(maxsize=16_384)
+def exact_amount(raw: str) -> Decimal | None:
+    """``raw`` as an exact ``Decimal``, or ``None`` when it is not plain decimal text.
+
+    Cached: a store's prices and totals repeat across line items and orders, and
+    ``Decimal`` values are immutable, so sharing them is safe.
+    """
+    text = raw.strip()
+    if not _DECIMAL_TEXT.match(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex already guards this
+        return None
 
 
 def parse_currency(raw: str | None, what: str) -> str:
@@ -176,7 +197,20 @@ def numeric_shopify_id(gid: str | None, what: str) -> int:
     """``gid://shopify/Order/123`` -> ``123``; anything else is a malformed record."""
     if not gid:
         raise MappingError(f"{what} is missing")
+    number = _gid_number(gid)
+    if number is None:
+        raise MappingError(f"{what} {gid!r} is not a Shopify global id")
+    return number
+
+
+def _gid_number(gid: str) -> int | None:
     tail = gid.rsplit("/", 1)[-1]
     if not _DIGITS.match(tail) or not gid.startswith("gid://shopify/"):
-        raise MappingError(f"{what} {gid!r} is not a Shopify global id")
+        return None
     return int(tail)
+
+
+gid_number = functools.lru_cache(maxsize=16_384)(_gid_number)
+"""The numeric tail of a Shopify global id (``None`` if ``gid`` is not one), cached for
+the ids that recur on line item after line item: products and variants. Unique ids
+(orders, line items) go through ``numeric_shopify_id``, uncached, not to churn it."""

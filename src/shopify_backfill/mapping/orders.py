@@ -7,7 +7,7 @@ a wrong revenue); its customer, a separate object, is still imported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Final
 
@@ -29,14 +29,26 @@ from shopify_backfill.mapping.intents import (
 from shopify_backfill.mapping.normalize import (
     MappingError,
     clean_text,
+    gid_number,
     normalize_email,
     normalize_phone,
     numeric_shopify_id,
     parse_currency,
     parse_money,
     parse_time,
+    plain_amount,
 )
-from shopify_backfill.shopify.records import LineItem, MailingAddress, MoneyBag, Order
+from shopify_backfill.shopify.records import (
+    Customer,
+    LineItem,
+    MailingAddress,
+    MoneyBag,
+    Order,
+    Ref,
+)
+
+CustomerMapper = Callable[[Customer, MappingOptions], CustomerIntent]
+"""``map_customer`` or a memo of it (``mapping.records.map_records`` shares one per batch)."""
 
 MAX_PURCHASE_QUANTITY: Final = 100
 """Purchases above this quantity are split (SPEC §3.4)."""
@@ -56,7 +68,9 @@ ADDRESS_PROPERTIES: Final = (
 )
 
 
-def map_order(order: Order, options: MappingOptions) -> MappedRecord:
+def map_order(
+    order: Order, options: MappingOptions, customers: CustomerMapper = map_customer
+) -> MappedRecord:
     """Classify and map one order: skipped test, unattributable, rejected or importable."""
     order_key = _display_id(order.id)
     if order.test:
@@ -64,7 +78,7 @@ def map_order(order: Order, options: MappingOptions) -> MappedRecord:
     customer: CustomerIntent | None = None
     if order.customer is not None:
         try:
-            customer = map_customer(order.customer, options)
+            customer = customers(order.customer, options)
         except MappingError as error:
             return Rejected("order", order_key, f"customer: {error}", excerpt(order))
     try:
@@ -162,67 +176,94 @@ def _line_item(
     options: MappingOptions,
 ) -> tuple[dict[str, Any], list[PurchaseIntent]]:
     item_id = numeric_shopify_id(item.id, "line item id")
-    what = f"line item {item_id}"
-    if item.quantity < 1 or item.quantity > MAX_LINE_ITEM_QUANTITY:
+    quantity = item.quantity
+    if quantity < 1 or quantity > MAX_LINE_ITEM_QUANTITY:
         raise MappingError(
-            f"{what} has an impossible quantity {item.quantity} "
+            f"line item {item_id} has an impossible quantity {quantity} "
             f"(expected 1..{MAX_LINE_ITEM_QUANTITY})"
         )
-    if item.original_unit_price_set is None:
-        raise MappingError(f"{what} has no unit price")
-    price = parse_money(item.original_unit_price_set.shop_money.amount, f"{what} unit price")
-    product_id = numeric_shopify_id(item.product.id, f"{what} product id") if item.product else None
-    variant_id = numeric_shopify_id(item.variant.id, f"{what} variant id") if item.variant else None
+    unit_price = item.original_unit_price_set
+    if unit_price is None:
+        raise MappingError(f"line item {item_id} has no unit price")
+    price = plain_amount(unit_price.shop_money.amount)
+    if price is None:
+        price = parse_money(unit_price.shop_money.amount, f"line item {item_id} unit price")
+    product_id = _reference_number(item.product, item_id, "product")
+    variant_id = _reference_number(item.variant, item_id, "variant")
     custom = {attribute.key: attribute.value for attribute in item.custom_attributes}
+    sku, title, variant_title, vendor, name = (
+        item.sku,
+        item.title,
+        item.variant_title,
+        item.vendor,
+        item.name,
+    )
     entry = {
         "product_id": product_id,
         "variant_id": variant_id,
-        "quantity": item.quantity,
-        "sku": item.sku,
-        "title": item.title,
-        "variant_title": item.variant_title,
-        "vendor": item.vendor,
-        "name": item.name,
+        "quantity": quantity,
+        "sku": sku,
+        "title": title,
+        "variant_title": variant_title,
+        "vendor": vendor,
+        "name": name,
         "price": price,
         "properties": custom,
     }
     identifier = purchase_product_id(item, product_id, options)
     if identifier is None:
-        raise MappingError(f"{what} has no product, sku or title to identify the purchase")
+        raise MappingError(
+            f"line item {item_id} has no product, sku or title to identify the purchase"
+        )
     purchase_properties = {
-        "name": item.name,
-        "sku": item.sku,
+        "name": name,
+        "sku": sku,
         "variant_id": variant_id,
-        "variant_title": item.variant_title,
-        "vendor": item.vendor,
+        "variant_title": variant_title,
+        "vendor": vendor,
         "properties": custom,
     }
+    key = f"{order_id}:{item_id}:"
+    parts = (quantity,) if quantity <= MAX_PURCHASE_QUANTITY else tuple(split_quantity(quantity))
     purchases = [
         PurchaseIntent(
-            dedup_key=f"{order_id}:{item_id}:{index}",
+            dedup_key=f"{key}{index}",
             product_id=identifier,
             currency=currency,
             price=price,
-            quantity=quantity,
+            quantity=part,
             time=time,
             properties=purchase_properties,
         )
-        for index, quantity in enumerate(split_quantity(item.quantity))
+        for index, part in enumerate(parts)
     ]
     return entry, purchases
+
+
+def _reference_number(reference: Ref | None, item_id: int, kind: str) -> int | None:
+    """A line item's product or variant id; the cached parse first, since the same
+    products recur on every order, and the full check (and its error) when that fails."""
+    if reference is None:
+        return None
+    number = gid_number(reference.id) if reference.id else None
+    if number is None:
+        return numeric_shopify_id(reference.id, f"line item {item_id} {kind} id")
+    return number
 
 
 def purchase_product_id(
     item: LineItem, product_id: int | None, options: MappingOptions
 ) -> str | None:
     """The connection's chosen identifier, falling back to product id, then sku, then title."""
-    candidates = {
-        "product_id": str(product_id) if product_id is not None else None,
-        "sku": clean_text(item.sku),
-        "title": clean_text(item.title),
-    }
-    order = [options.product_identifier, "product_id", "sku", "title"]
-    return next((candidates[name] for name in order if candidates[name]), None)
+    for name in (options.product_identifier, "product_id", "sku", "title"):
+        if name == "product_id":
+            if product_id is not None:
+                return str(product_id)
+        else:
+            value = clean_text(item.sku if name == "sku" else item.title)
+            if value:
+                return value
+    return None
 
 
 def split_quantity(quantity: int) -> Iterator[int]:

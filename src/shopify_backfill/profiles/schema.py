@@ -48,6 +48,8 @@ PRODUCT_IDENTIFIERS: Final = ("product_id", "sku", "title")
 SUBSCRIPTION_CHANNELS: Final = ("email", "sms")
 SUBSCRIPTION_STATES: Final = ("subscribed", "unsubscribed")
 QUARANTINE_OUTCOMES: Final = ("quarantined", "unattributable", "partial")
+SIGHTING_KINDS: Final = ("customer", "guest")
+SIGHTING_OUTCOMES: Final = ("created", "alias", "email", "phone")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -219,3 +221,28 @@ quarantine = Table(
     ),
     CheckConstraint(_in("outcome", QUARANTINE_OUTCOMES), name="outcome"),
 )
+
+backfill_sightings = Table(
+    "backfill_sightings",
+    metadata,
+    Column("workspace_id", Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("backfill_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("changed", Boolean, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "backfill_id", "kind", "subject"),
+    CheckConstraint(_in("kind", SIGHTING_KINDS), name="kind"),
+    CheckConstraint(_in("outcome", SIGHTING_OUTCOMES), name="outcome"),
+)
+"""Who a backfill met, once each: the report's customer and guest figures (revision 0005).
+
+One row per Shopify customer (``subject`` = its numeric id) and per profile that guest
+orders reached (``subject`` = the user id), written by ``load_batch`` in the batch's
+transaction with ``ON CONFLICT``: the first sighting fixes ``outcome`` (``created``, or
+how a profile that existed before the backfill was matched), later sightings can only
+turn ``changed`` on. Commits and rollbacks with the batch, so crashes and resumes never
+count anyone twice. No foreign key on ``backfill_id``: the risk audit's dry run loads
+under a backfill id that may not exist yet (and is rolled back).
+"""
