@@ -384,8 +384,13 @@ def test_extra_resolvers_extend_and_override(admin_schema: GraphQLSchema, store:
 
 
 def test_bulk_rows_follow_shopifys_jsonl_layout(executor: Executor, store: ShopStore) -> None:
+    """Grouped output (``groupObjects: true``): children directly after their parent."""
     search: list[dict[str, Any]] = []
-    lines = list(executor.bulk_rows(parse(queries.bulk_orders_query(WINDOW)), search=search))
+    lines = list(
+        executor.bulk_rows(
+            parse(queries.bulk_orders_query(WINDOW)), search=search, group_objects=True
+        )
+    )
     assert search == []
     assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
     assert b"gid:\\/\\/shopify\\/Order\\/" in lines[0]

@@ -2,7 +2,7 @@
 
 A run is validated exactly as Shopify does (messages from the captures in
 ``conformance/bulk-operations``), stored in ``emu_bulk_operations`` and executed on a
-background thread that streams ``Executor.bulk_rows`` into a file, so memory never
+background thread that streams ``Executor.bulk_chunks`` into a file, so memory never
 depends on the store's size. The file is served by the emulator itself under a signed,
 expiring URL (Shopify hands out signed cloud-storage URLs), with HTTP ``Range`` support.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -69,8 +70,6 @@ TERMINAL = frozenset({"COMPLETED", "CANCELED", "FAILED", "EXPIRED"})
 ACTIVE = frozenset({"CREATED", "RUNNING", "CANCELING"})
 ID_BASE = 7_900_000_000_000
 ID_STEP = 32_768
-PROGRESS_EVERY = 2_000
-CHUNK = 64 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS emu_bulk_operations (
@@ -85,12 +84,13 @@ CREATE TABLE IF NOT EXISTS emu_bulk_operations (
     root_object_count INTEGER NOT NULL DEFAULT 0,
     file_size INTEGER,
     partial_size INTEGER,
-    query TEXT NOT NULL
+    query TEXT NOT NULL,
+    group_objects INTEGER NOT NULL DEFAULT 0
 );
 """
 _COLUMNS = (
     "id, owner, type, status, error_code, created_at, completed_at, object_count, "
-    "root_object_count, file_size, partial_size, query"
+    "root_object_count, file_size, partial_size, query, group_objects"
 )
 
 # --------------------------------------------------------------------------- validation
@@ -264,6 +264,7 @@ class Job:
     document: DocumentNode
     visible_since: datetime | None
     outcome: BulkOutcome | None
+    group_objects: bool = False
 
 
 class BulkOperations:
@@ -291,6 +292,13 @@ class BulkOperations:
         self._lock = threading.Lock()
         connection = self.store.connection()
         connection.executescript(_SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(emu_bulk_operations)")}
+        if "group_objects" not in columns:
+            # A store kept with --db by an emulator that did not record groupObjects yet.
+            connection.execute(
+                "ALTER TABLE emu_bulk_operations "
+                "ADD COLUMN group_objects INTEGER NOT NULL DEFAULT 0"
+            )
         connection.commit()
 
     # ------------------------------------------------------------------ storage
@@ -373,9 +381,19 @@ class BulkOperations:
     # ------------------------------------------------------------------ mutations
 
     def run_query(
-        self, owner: str, text: str, visible_since: datetime | None, scope_error: str | None
+        self,
+        owner: str,
+        text: str,
+        visible_since: datetime | None,
+        scope_error: str | None,
+        group_objects: bool = False,
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Validate and start a job: (row, userErrors)."""
+        """Validate and start a job: (row, userErrors).
+
+        ``group_objects`` is the mutation's ``groupObjects`` (default ``false``, as in the
+        schema): recorded with the job, it decides the file layout (children directly
+        after their parent, or interleaved later in the file).
+        """
         document, messages = validate_bulk_query(self.executor.schema, text)
         if document is None:
             return None, [user_error(message) for message in messages]
@@ -395,9 +413,10 @@ class BulkOperations:
             last = connection.execute("SELECT MAX(id) FROM emu_bulk_operations").fetchone()[0]
             op_id = (last or ID_BASE) + ID_STEP
             connection.execute(
-                "INSERT INTO emu_bulk_operations (id, owner, type, status, created_at, query) "
-                "VALUES (?, ?, 'QUERY', 'CREATED', ?, ?)",
-                (op_id, owner, self._now().isoformat(), text),
+                "INSERT INTO emu_bulk_operations "
+                "(id, owner, type, status, created_at, query, group_objects) "
+                "VALUES (?, ?, 'QUERY', 'CREATED', ?, ?, ?)",
+                (op_id, owner, self._now().isoformat(), text, int(group_objects)),
             )
             connection.commit()
             outcome = self.injector.next_bulk_outcome()
@@ -406,7 +425,7 @@ class BulkOperations:
             cancel = self._cancel[op_id] = threading.Event()
             thread = threading.Thread(
                 target=self._work,
-                args=(Job(op_id, document, visible_since, outcome), cancel),
+                args=(Job(op_id, document, visible_since, outcome, group_objects), cancel),
                 name=f"bulk-{op_id}",
                 daemon=True,
             )
@@ -462,25 +481,25 @@ class BulkOperations:
         path = self.file_path(job.op_id, "result")
         path.parent.mkdir(parents=True, exist_ok=True)
         objects = roots = 0
-        root_offsets: list[tuple[int, int, int]] = []
         size = 0
         last_report = time.monotonic()
         with path.open("wb") as out:
-            rows = self.executor.bulk_rows(job.document, orders_visible_since=job.visible_since)
-            for line in rows:
+            chunks = self.executor.bulk_chunks(
+                job.document,
+                orders_visible_since=job.visible_since,
+                group_objects=job.group_objects,
+            )
+            for chunk in chunks:
                 if cancel.is_set():
                     self._update(job.op_id, object_count=objects, root_object_count=roots)
                     self._finish_canceled(job.op_id)
                     path.unlink(missing_ok=True)
                     return
-                if b'"__parentId"' not in line:
-                    if job.outcome == "PARTIAL":
-                        root_offsets.append((size, objects, roots))
-                    roots += 1
-                out.write(line)
-                size += len(line)
-                objects += 1
-                if objects % PROGRESS_EVERY == 0 and time.monotonic() - last_report > 0.2:
+                out.write(chunk.data)
+                size += len(chunk.data)
+                objects += chunk.objects
+                roots += chunk.roots
+                if time.monotonic() - last_report > 0.2:
                     self._update(job.op_id, object_count=objects, root_object_count=roots)
                     last_report = time.monotonic()
         done = self._now().isoformat()
@@ -497,7 +516,7 @@ class BulkOperations:
             path.unlink(missing_ok=True)
             return
         if job.outcome == "PARTIAL":
-            self._write_partial(job.op_id, path, root_offsets, done)
+            self._write_partial(job.op_id, path, roots, done)
             return
         status = "EXPIRED" if job.outcome == "EXPIRED" else "COMPLETED"
         if not objects:
@@ -511,30 +530,45 @@ class BulkOperations:
             file_size=size if objects else None,
         )
 
-    def _write_partial(
-        self, op_id: int, path: Path, root_offsets: list[tuple[int, int, int]], done: str
-    ) -> None:
-        """Keep whole root objects (with their children) up to the configured fraction."""
-        keep = int(len(root_offsets) * self.injector.plan.partial_fraction)
-        cut, objects, roots = root_offsets[keep] if keep < len(root_offsets) else (0, 0, 0)
+    def _write_partial(self, op_id: int, path: Path, roots: int, done: str) -> None:
+        """Keep whole root objects (with all their children) up to the configured fraction.
+
+        Ungrouped files place children after later roots, so the partial file is not a
+        byte prefix of the result: it keeps the lines of the first roots and of their
+        descendants, in file order. The set of kept ids only lives while the fault is
+        being produced (fault plans are for tests and demos).
+        """
+        keep = int(roots * self.injector.plan.partial_fraction)
         partial = self.file_path(op_id, "partial")
+        kept_ids: set[str] = set()
+        objects = seen_roots = size = 0
         with path.open("rb") as source, partial.open("wb") as target:
-            remaining = cut
-            while remaining > 0:
-                chunk = source.read(min(CHUNK, remaining))
-                if not chunk:
-                    break
-                target.write(chunk)
-                remaining -= len(chunk)
+            for line in source:
+                record = orjson.loads(line)
+                parent = record.get("__parentId")
+                if parent is None:
+                    seen_roots += 1
+                    wanted = seen_roots <= keep
+                else:
+                    wanted = parent in kept_ids
+                if not wanted:
+                    continue
+                if isinstance(record.get("id"), str):
+                    kept_ids.add(record["id"])
+                target.write(line)
+                size += len(line)
+                objects += 1
         path.unlink(missing_ok=True)
+        if not size:
+            partial.unlink(missing_ok=True)
         self._update(
             op_id,
             status="FAILED",
             error_code="INTERNAL_SERVER_ERROR",
             completed_at=done,
             object_count=objects,
-            root_object_count=roots,
-            partial_size=cut or None,
+            root_object_count=keep,
+            partial_size=size or None,
         )
 
     def _finish_canceled(self, op_id: int) -> None:
@@ -704,6 +738,7 @@ class BulkOperations:
                 args["query"],
                 ctx.orders_visible_since,
                 ctx.extras.get("bulk_scope_error"),
+                bool(args.get("groupObjects")),
             )
             document = self.document(row, ctx.extras["base_url"]) if row else None
             return {"bulkOperation": document, "userErrors": errors}

@@ -19,6 +19,7 @@ for the nodes they returned, null objects cost nothing. Captured exceptions are 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ def pages(size: int | None) -> int:
     return max(1, math.floor(2 * math.log(size)))
 
 
+_Composite = tuple[FieldNode, GraphQLNamedType, str, int]
+"""A composite field of a selection: node, named type, response key, ``_KIND_*``."""
+_KIND_COUNT, _KIND_CONNECTION, _KIND_OBJECT = 0, 1, 2
+
+
 @dataclass(frozen=True, slots=True)
 class CostInput:
     """What both walks need: schema, fragments and the request's variables."""
@@ -63,6 +69,12 @@ class CostInput:
     schema: GraphQLSchema
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
+    composites: dict[tuple[str, int], tuple[_Composite, ...]] = dataclasses.field(
+        default_factory=dict, compare=False
+    )
+    """Per-walk memo of ``_composite_fields``: the actual cost visits the same selection
+    once per returned object (250 orders x 250 line items), and only composite fields
+    can cost anything."""
 
 
 def requested_cost(
@@ -232,23 +244,81 @@ def _node_cost(ctx: CostInput, connection: GraphQLNamedType, node: FieldNode) ->
     return total
 
 
+def _composite_fields(
+    ctx: CostInput, parent: GraphQLNamedType, selection_set: SelectionSetNode | None
+) -> tuple[_Composite, ...]:
+    """The fields of a selection that may cost something, memoised for one walk.
+
+    Scalars and enums cost 0, and so does a zero-cost object (``ZERO_COST_TYPES``, such
+    as ``MoneyBag``) whose own selection holds nothing that may cost: whatever the data,
+    they add 0, so the actual-cost walk skips them (money and addresses are most of an
+    order's fields).
+    """
+    key = (parent.name, id(selection_set))
+    found = ctx.composites.get(key)
+    if found is None:
+        entries: list[_Composite] = []
+        for child, child_field in _fields(ctx, parent, selection_set):
+            named = get_named_type(child_field.type)
+            if not _is_composite(named):
+                continue
+            if named.name == "Count":
+                kind = _KIND_COUNT
+            elif is_connection(named):
+                kind = _KIND_CONNECTION
+            else:
+                kind = _KIND_OBJECT
+                if named.name in ZERO_COST_TYPES and not _composite_fields(
+                    ctx, named, child.selection_set
+                ):
+                    continue
+            entries.append((child, named, _key(child), kind))
+        found = ctx.composites[key] = tuple(entries)
+    return found
+
+
+def _is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, with the common case (a dict) first: the ABC check
+    is slow and runs for every returned object."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _actual_field(
     ctx: CostInput, field: GraphQLField, node: FieldNode, value: Any, *, payload: bool
 ) -> int:
     named = get_named_type(field.type)
-    if named.name == "Count":
-        return COUNT_COST
-    if is_connection(named):
-        return _actual_connection(ctx, named, node, value)
     if not _is_composite(named):
         return 0
+    kind = (
+        _KIND_COUNT
+        if named.name == "Count"
+        else _KIND_CONNECTION
+        if is_connection(named)
+        else _KIND_OBJECT
+    )
+    return _actual_composite(ctx, named, kind, node, value, payload=payload)
+
+
+def _actual_composite(
+    ctx: CostInput,
+    named: GraphQLNamedType,
+    kind: int,
+    node: FieldNode,
+    value: Any,
+    *,
+    payload: bool,
+) -> int:
+    if kind == _KIND_COUNT:
+        return COUNT_COST
+    if kind == _KIND_CONNECTION:
+        return _actual_connection(ctx, named, node, value)
     if value is None:
         return _own_cost(named, payload)
     items = value if isinstance(value, list) else [value]
     costs = [
         _actual_selection(ctx, named, node, item, payload=payload)
         for item in items
-        if isinstance(item, Mapping)
+        if _is_mapping(item)
     ]
     return _own_cost(named, payload) + max(costs, default=0)
 
@@ -256,12 +326,12 @@ def _actual_field(
 def _actual_selection(
     ctx: CostInput, parent: GraphQLNamedType, node: FieldNode, value: Any, *, payload: bool
 ) -> int:
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         return 0
-    return sum(
-        _actual_field(ctx, field, child, value.get(_key(child)), payload=payload)
-        for child, field in _fields(ctx, parent, node.selection_set)
-    )
+    total = 0
+    for child, named, key, kind in _composite_fields(ctx, parent, node.selection_set):
+        total += _actual_composite(ctx, named, kind, child, value.get(key), payload=payload)
+    return total
 
 
 def _actual_connection(
@@ -270,17 +340,19 @@ def _actual_connection(
     if not isinstance(value, Mapping):
         return CONNECTION_BASE
     per_item: dict[int, int] = {}
-    for child, field in _fields(ctx, connection, node.selection_set):
+    for child, child_field in _fields(ctx, connection, node.selection_set):
         items = value.get(_key(child))
         if not isinstance(items, list):
             continue
-        named = get_named_type(field.type)
+        named = get_named_type(child_field.type)
+        edges = child.name.value == "edges"
+        edge_fields = _composite_fields(ctx, named, child.selection_set) if edges else ()
         for index, item in enumerate(items):
-            if child.name.value == "edges":
+            if edges:
                 cost = 0
-                for edge_child, edge_field in _fields(ctx, named, child.selection_set):
-                    cost += _actual_field(
-                        ctx, edge_field, edge_child, item.get(_key(edge_child)), payload=False
+                for edge_child, edge_named, edge_key, edge_kind in edge_fields:
+                    cost += _actual_composite(
+                        ctx, edge_named, edge_kind, edge_child, item.get(edge_key), payload=False
                     )
             else:
                 cost = _own_cost(named, False) + _actual_selection(

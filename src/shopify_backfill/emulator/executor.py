@@ -17,6 +17,7 @@ by page so memory does not grow with the store.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,7 @@ from graphql.language.location import get_location
 from graphql.utilities import get_operation_ast
 
 from shopify_backfill.emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
+from shopify_backfill.emulator.plans import Fallback, ObjectPlan, PlanCompiler, Prefetcher
 from shopify_backfill.emulator.search import (
     CUSTOMER_SEARCH,
     ORDER_SEARCH,
@@ -62,12 +64,21 @@ from shopify_backfill.emulator.store import (
     ShopStore,
     count_rows,
     fetch_page,
+    scan_rows,
+    select_items,
     sort_spec,
 )
 from shopify_backfill.errors import InputError
 
 MAX_PAGE_SIZE = 250
 BULK_PAGE_SIZE = 250
+BULK_SCAN_PAGE_SIZE = 500
+"""Roots per keyset page on the bulk fast path (line items and buyers are fetched per
+page, so larger pages mean fewer queries; memory holds one page of documents)."""
+INTERLEAVE_WINDOW = 24
+"""Ungrouped output places a root's children at most this many roots after it."""
+INTERLEAVE_ADJACENT_SHARE = 0.25
+"""Share of roots whose children all follow them directly in ungrouped output."""
 UNSUPPORTED_CODE = "EMULATOR_UNSUPPORTED"
 
 FIELD_ALIASES: dict[tuple[str, str], str] = {
@@ -255,9 +266,14 @@ class Executor:
         self.schema = schema
         self.store = store
         self.timezone = ZoneInfo(store.timezone)
-        self.resolvers: dict[tuple[str, str], Resolver] = dict(_default_resolvers(self))
+        self._defaults = _default_resolvers(self)
+        self.resolvers: dict[tuple[str, str], Resolver] = dict(self._defaults)
         self.resolvers.update(resolvers or {})
         self.bulk_children: dict[tuple[str, str], BulkChildren] = dict(_bulk_children(self))
+        self._prefetchers = _prefetchers(self)
+        self.use_plans = True
+        """Run queries and bulk exports on compiled plans (``plans.py``); ``False`` keeps
+        every request on the generic walker, the reference the plans are tested against."""
 
     # ------------------------------------------------------------------ entry points
 
@@ -291,10 +307,23 @@ class Executor:
             errors=[],
             extras=extras if extras is not None else {},
         )
-        runner = _Run(self, ctx, _fragments(document))
+        fragments = _fragments(document)
         root = self._root_type(operation)
         if root is None:
             return ExecutionResult(None, [{"message": "Schema has no root for this operation"}], [])
+        if self.use_plans and operation.operation == OperationType.QUERY:
+            planned = self._execute_planned(ctx, fragments, root, operation)
+            if planned is not None:
+                return planned
+            ctx = ResolveContext(
+                store=self.store,
+                variables=coerced,
+                orders_visible_since=orders_visible_since,
+                search=[],
+                errors=[],
+                extras=ctx.extras,
+            )
+        runner = _Run(self, ctx, fragments)
         try:
             fields = collect_fields(
                 self.schema, runner.fragments, ctx.variables, root, operation.selection_set
@@ -311,18 +340,113 @@ class Executor:
             data = None
         return ExecutionResult(data, ctx.errors, ctx.search)
 
+    def _execute_planned(
+        self,
+        ctx: ResolveContext,
+        fragments: dict[str, FragmentDefinitionNode],
+        root: GraphQLObjectType,
+        operation: OperationDefinitionNode,
+    ) -> ExecutionResult | None:
+        """The query's result from compiled plans, or ``None`` to run it generically.
+
+        Queries only read, so when the plan meets anything it does not reproduce (an
+        error, a null where the schema forbids one), running the request again on the
+        generic walker with a fresh context gives exactly the generic answer.
+        """
+        try:
+            compiler = self._compiler(ctx, fragments)
+            fields = collect_fields(
+                self.schema, fragments, ctx.variables, root, operation.selection_set
+            )
+            data = compiler.fields_plan(root, fields).run(None, None)
+        except Exception:
+            return None
+        return ExecutionResult(data, ctx.errors, ctx.search)
+
+    def _compiler(
+        self, ctx: ResolveContext, fragments: dict[str, FragmentDefinitionNode]
+    ) -> PlanCompiler:
+        # A batch loader stands in for its resolver only while that resolver is ours.
+        active = {
+            key: prefetch
+            for key, prefetch in self._prefetchers.items()
+            if self.resolvers.get(key) is self._defaults.get(key)
+        }
+        return PlanCompiler(
+            self.schema,
+            fragments,
+            ctx.variables,
+            ctx,
+            self.resolvers,
+            FIELD_ALIASES,
+            active,
+            _serialize_scalar,
+        )
+
     def bulk_rows(
         self,
         document: DocumentNode,
         *,
         orders_visible_since: datetime | None = None,
         search: list[dict[str, Any]] | None = None,
+        group_objects: bool = False,
+        interleave_seed: int | None = None,
     ) -> Iterator[bytes]:
         """JSONL lines (with trailing newline) of a bulk query, streamed.
 
         ``search`` optionally collects the ``extensions.search`` entries the query's
         filters produce, so the caller can report ``invalid_field`` warnings.
+        ``group_objects`` and ``interleave_seed`` are as for ``bulk_chunks``.
         """
+        for chunk in self.bulk_chunks(
+            document,
+            orders_visible_since=orders_visible_since,
+            search=search,
+            group_objects=group_objects,
+            interleave_seed=interleave_seed,
+        ):
+            yield from chunk.data.splitlines(keepends=True)
+
+    def bulk_chunks(
+        self,
+        document: DocumentNode,
+        *,
+        orders_visible_since: datetime | None = None,
+        search: list[dict[str, Any]] | None = None,
+        group_objects: bool = False,
+        interleave_seed: int | None = None,
+    ) -> Iterator[BulkChunk]:
+        """A bulk query's JSONL file as consecutive chunks of whole lines, streamed.
+
+        With ``group_objects`` every root is directly followed by its nested-connection
+        children (Shopify's ``groupObjects: true``). Without it (Shopify's default) a
+        root's children come after it but possibly only after later roots, in a seeded
+        interleaving (``interleave_seed``, by default derived from the store's seed) at
+        most ``INTERLEAVE_WINDOW`` roots later; siblings keep their order and a parent
+        always precedes its children. Chunks (one per keyset page) let the writer skip
+        per-line work.
+        """
+        groups = self._bulk_groups(document, orders_visible_since, search)
+        layout: _Layout = (
+            _GroupedLayout()
+            if group_objects
+            else _InterleavedLayout(
+                self.store.seed * 7_919 + 17 if interleave_seed is None else interleave_seed
+            )
+        )
+        for page in groups:
+            yield layout.page(page)
+        tail = layout.finish()
+        if tail is not None:
+            yield tail
+
+    def _bulk_groups(
+        self,
+        document: DocumentNode,
+        orders_visible_since: datetime | None,
+        search: list[dict[str, Any]] | None,
+    ) -> Iterator[list[list[Any]]]:
+        """Pages of ``[root line, [descendant lines]]`` groups (lines not yet escaped)."""
         operation = get_operation_ast(document, None)
         if operation is None or operation.operation != OperationType.QUERY:
             raise BulkQueryError("a bulk query document must hold exactly one query operation")
@@ -355,15 +479,30 @@ class Executor:
             raise BulkQueryError(f"the schema has no {resource} node type")
         node_nodes = _connection_node_fields(nodes)
         ctx.path = [key]
-        docs = self._iterate_resource(
-            ctx,
-            resource,
-            args,
-            parent_type="QueryRoot",
-            field_name=name,
-            prefetch_line_items=_selects(node_nodes, "lineItems"),
+        if not self.use_plans:
+            docs = self._iterate_resource(
+                ctx,
+                resource,
+                args,
+                parent_type="QueryRoot",
+                field_name=name,
+                prefetch_line_items=_selects(node_nodes, "lineItems"),
+            )
+            yield from _batched(runner.bulk_groups(node_type, node_nodes, docs), BULK_PAGE_SIZE)
+            return
+        compiler = self._compiler(ctx, runner.fragments)
+        if self.resolvers.get(("Order", "customer")) is self._defaults[("Order", "customer")]:
+            # The buyer of an order is the customer ``_customerId`` names.
+            compiler.serialized = {("Order", "customer"): "_customerId"}
+        bulk = _BulkPlan(self, runner, compiler, node_type, node_nodes)
+        # Whether line items are exported is only known once the plan is compiled (at
+        # the first row, as the generic walker); reading the blob with every order row
+        # costs nothing when unused, and saves one query per page when used.
+        extra = ("line_items", "customer_id") if resource == "orders" else ()
+        pages = self._scan_resource(
+            ctx, resource, args, parent_type="QueryRoot", field_name=name, extra_columns=extra
         )
-        yield from runner.bulk_stream(node_type, node_nodes, docs)
+        yield from bulk.pages(pages)
 
     # ------------------------------------------------------------------ data access
 
@@ -487,10 +626,61 @@ class Executor:
                 return
             after = decode_cursor(page.rows[-1][0])
 
+    def _scan_resource(
+        self,
+        ctx: ResolveContext,
+        resource: Resource,
+        args: dict[str, Any],
+        *,
+        parent_type: str,
+        field_name: str,
+        extra_columns: tuple[str, ...] = (),
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """``_iterate_resource``'s rows (documents still compressed) in keyset pages."""
+        where, params = self.search_where(ctx, resource, args.get("query"), parent_type, field_name)
+        sort_key = args.get("sortKey") or "ID"
+        try:
+            sort_spec(resource, sort_key)
+        except InputError as error:
+            raise BulkQueryError(str(error)) from error
+        yield from scan_rows(
+            self.store,
+            resource,
+            where=where,
+            params=params,
+            sort_key=sort_key,
+            reverse=bool(args.get("reverse")),
+            page_size=BULK_SCAN_PAGE_SIZE,
+            extra_columns=extra_columns,
+        )
+
+    def order_items(self, ctx: ResolveContext, order_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """An order's line items, from the page prefetch when there is one."""
+        prefetched = ctx.cache.get("line_items")
+        if prefetched is not None:
+            found: list[tuple[int, dict[str, Any]]] | None = prefetched.get(order_id)
+            if found is not None:
+                return found
+        return self.store.order_line_items(order_id)
+
+    def prefetch_customers(self, ctx: ResolveContext, customer_ids: list[Any]) -> None:
+        """Load the listed customers ``customer_doc`` does not hold yet, in one query."""
+        memo: dict[int, dict[str, Any] | None] = ctx.cache.setdefault("customers", {})
+        listed = list(dict.fromkeys(i for i in customer_ids if type(i) is int))
+        wanted = [i for i in listed if i not in memo]
+        if not wanted:
+            return
+        if len(memo) + len(wanted) > CUSTOMER_MEMO_LIMIT:
+            memo.clear()
+            wanted = listed
+        found = self.store.customers_by_ids(wanted)
+        for customer_id in wanted:
+            memo[customer_id] = found.get(customer_id)
+
     def customer_doc(self, ctx: ResolveContext, customer_id: int) -> dict[str, Any] | None:
         memo: dict[int, dict[str, Any] | None] = ctx.cache.setdefault("customers", {})
         if customer_id not in memo:
-            if len(memo) > 4096:
+            if len(memo) > CUSTOMER_MEMO_LIMIT:
                 memo.clear()
             memo[customer_id] = self.store.customer(customer_id)
         return memo[customer_id]
@@ -522,6 +712,272 @@ class Executor:
 
 
 BulkChildren = Callable[[ResolveContext, dict[str, Any], dict[str, Any]], Iterator[dict[str, Any]]]
+CUSTOMER_MEMO_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class BulkChunk:
+    """Consecutive whole JSONL lines of a bulk file and how many objects/roots they hold."""
+
+    data: bytes
+    objects: int
+    roots: int
+
+
+def _escaped_chunk(lines: list[bytes], roots: int) -> BulkChunk:
+    """Shopify's JSONL escapes ``/`` as ``\\/`` (Ruby's generator); one pass per chunk."""
+    return BulkChunk(b"".join(lines).replace(b"/", b"\\/"), len(lines), roots)
+
+
+class _Layout:
+    """Turns pages of ``[root, descendants]`` groups into file chunks."""
+
+    def page(self, groups: list[list[Any]]) -> BulkChunk:
+        raise NotImplementedError
+
+    def finish(self) -> BulkChunk | None:
+        return None
+
+
+class _GroupedLayout(_Layout):
+    """``groupObjects: true``: each root directly followed by its descendants."""
+
+    def page(self, groups: list[list[Any]]) -> BulkChunk:
+        lines: list[bytes] = []
+        for root, descendants in groups:
+            lines.append(root)
+            lines.extend(descendants)
+        return _escaped_chunk(lines, len(groups))
+
+
+class _InterleavedLayout(_Layout):
+    """``groupObjects: false``: descendants flushed up to ``INTERLEAVE_WINDOW`` roots late.
+
+    Real Shopify only promises adjacency when grouping is asked for; clients must
+    re-attach children wherever they are. A root's descendants are cut into up to three
+    contiguous pieces, each due after a later root (drawn from a seeded generator, so a
+    file is reproducible); pieces due at the same root are written in the order they
+    were scheduled. Memory holds at most the window's descendants.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.due: dict[int, list[bytes]] = {}
+        self.index = 0
+
+    def page(self, groups: list[list[Any]]) -> BulkChunk:
+        lines: list[bytes] = []
+        rng, due = self.rng, self.due
+        for root, descendants in groups:
+            lines.append(root)
+            index = self.index
+            count = len(descendants)
+            if count:
+                if rng.random() < INTERLEAVE_ADJACENT_SHARE:
+                    due.setdefault(index, []).extend(descendants)
+                else:
+                    pieces = min(count, rng.randint(1, 3))
+                    cuts = [0, *sorted(rng.sample(range(1, count), pieces - 1)), count]
+                    delays = sorted(rng.randint(0, INTERLEAVE_WINDOW) for _ in range(pieces))
+                    for piece, delay in enumerate(delays):
+                        due.setdefault(index + delay, []).extend(
+                            descendants[cuts[piece] : cuts[piece + 1]]
+                        )
+            ready = due.pop(index, None)
+            if ready:
+                lines.extend(ready)
+            self.index = index + 1
+        return _escaped_chunk(lines, len(groups))
+
+    def finish(self) -> BulkChunk | None:
+        lines: list[bytes] = []
+        for index in sorted(self.due):
+            lines.extend(self.due[index])
+        self.due.clear()
+        return _escaped_chunk(lines, 0) if lines else None
+
+
+def _batched(groups: Iterator[list[Any]], size: int) -> Iterator[list[list[Any]]]:
+    page: list[list[Any]] = []
+    try:
+        for group in groups:
+            page.append(group)
+            if len(page) == size:
+                yield page
+                page = []
+    except Exception:
+        if page:
+            yield page
+        raise
+    if page:
+        yield page
+
+
+class _BulkPlan:
+    """One bulk node level compiled: its line's plan and its nested-connection children.
+
+    Mirrors ``_Run.bulk_object``: connection fields become child streams, the rest is
+    the line. A line the plan cannot reproduce is rebuilt by ``bulk_object`` itself, so
+    a failing export fails with the generic walker's error.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        runner: _Run,
+        compiler: PlanCompiler,
+        object_type: GraphQLObjectType,
+        nodes: list[FieldNode],
+    ) -> None:
+        self.executor = executor
+        self.runner = runner
+        self.compiler = compiler
+        self.object_type = object_type
+        self.nodes = nodes
+        self.ctx = runner.ctx
+        self._line: ObjectPlan | None = None
+        self.children: list[tuple[BulkChildren, dict[str, Any], _BulkPlan]] = []
+        self.prefetch_line_items = False
+        self.prefetch_customers = False
+        self.generic_lines = False
+
+    def _compile(self) -> ObjectPlan:
+        object_type = self.object_type
+        fields = self.runner.subfields(object_type, self.nodes)
+        plain: dict[str, list[FieldNode]] = {}
+        for key, field_nodes in fields.items():
+            name = field_nodes[0].name.value
+            field_def = object_type.fields.get(name)
+            named = get_named_type(field_def.type) if field_def else None
+            if (
+                field_def is not None
+                and named is not None
+                and named.name.endswith("Connection")
+                and isinstance(named, GraphQLObjectType)
+            ):
+                iterate = self.executor.bulk_children.get((object_type.name, name))
+                if iterate is None:
+                    raise BulkQueryError(
+                        f"the emulator cannot export the nested connection "
+                        f"{object_type.name}.{name} in bulk"
+                    )
+                args = get_argument_values(field_def, field_nodes[0], {})
+                node_type = get_named_type(named.fields["nodes"].type)
+                if not isinstance(node_type, GraphQLObjectType):
+                    raise BulkQueryError(f"{named.name} has no object node type")
+                child = _BulkPlan(
+                    self.executor,
+                    self.runner,
+                    self.compiler,
+                    node_type,
+                    _connection_node_fields(field_nodes),
+                )
+                self.children.append((iterate, args, child))
+                if (object_type.name, name) == ("Order", "lineItems"):
+                    self.prefetch_line_items = True
+            else:
+                plain[key] = field_nodes
+        try:
+            line = self.compiler.fields_plan(object_type, plain)
+        except Exception:
+            # Plans compile nested selections eagerly; should one not compile, every
+            # line goes to ``bulk_object``, which fails (or not) exactly as before.
+            line = ObjectPlan(object_type.name, (), (), needs_source=True)
+            self.generic_lines = True
+        self.prefetch_customers = bool(line.prefetchers) and object_type.name == "Order"
+        self._line = line
+        return line
+
+    def pages(self, pages: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[list[Any]]]:
+        """Root groups page by page; documents are decoded one at a time."""
+        ctx = self.ctx
+        decode = self.executor.store.codec.decode
+        for rows in pages:
+            if self._line is None:
+                self._compile()
+            if rows and len(rows[0]) > 4:
+                # Order rows carry their line-item blob and buyer id (``_scan_resource``).
+                if self.prefetch_line_items:
+                    ctx.cache["line_item_blobs"] = {row[0]: row[3] for row in rows}
+                if self.prefetch_customers:
+                    serialized = self.compiler.serialized_memo
+                    if self.compiler.serialized:
+                        # Buyers already serialised are not read again, so decoded
+                        # documents are only needed for this page.
+                        ctx.cache.pop("customers", None)
+                    self.executor.prefetch_customers(
+                        ctx, [row[4] for row in rows if row[4] not in serialized]
+                    )
+            groups: list[list[Any]] = []
+            try:
+                for row in rows:
+                    doc = decode(row[2])
+                    descendants: list[bytes] = []
+                    groups.append([self.line(doc, None), descendants])
+                    self.descend(doc, descendants)
+            except Exception:
+                if groups:
+                    yield groups
+                raise
+            yield groups
+
+    def line(self, doc: dict[str, Any], parent_id: Any) -> bytes:
+        line = self._line or self._compile()
+        ctx = self.ctx
+        errors, search = len(ctx.errors), len(ctx.search)
+        try:
+            if self.generic_lines:
+                raise Fallback
+            value = line.run(doc, None)
+        except Exception:
+            del ctx.errors[errors:]
+            del ctx.search[search:]
+            value, _ = self.runner.bulk_object(self.object_type, self.nodes, doc)
+        if parent_id is not None:
+            value["__parentId"] = parent_id
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+
+    def descend(self, doc: dict[str, Any], out: list[bytes]) -> None:
+        """Append every descendant line of ``doc``, depth first as the generic walker."""
+        for iterate, args, child in self.children:
+            parent_id = doc.get("id")
+            for child_doc in iterate(self.ctx, dict(args), doc):
+                out.append(child.line(child_doc, parent_id))
+                child.descend(child_doc, out)
+
+
+def _prefetchers(executor: Executor) -> dict[tuple[str, str], Prefetcher]:
+    """Batch loaders for resolvers that read one row per parent.
+
+    A page of 250 orders selecting ``lineItems`` and ``customer`` would otherwise run
+    500 single-row queries (and decode each line-item list twice, for the page and for
+    ``hasPreviousPage``); loading them for the whole list first leaves the resolvers to
+    read memory. Results are identical: the resolvers fall back to the store for
+    anything not prefetched.
+    """
+    store = executor.store
+
+    def line_items(ctx: ResolveContext, parents: list[Any]) -> None:
+        ids = [
+            int(value)
+            for parent in parents
+            if isinstance(parent, dict)
+            and isinstance(value := parent.get("legacyResourceId"), str)
+            and value.isdigit()
+        ]
+        ctx.cache["line_items"] = store.line_items_for_orders(ids)
+
+    def customers(ctx: ResolveContext, parents: list[Any]) -> None:
+        executor.prefetch_customers(
+            ctx,
+            [
+                parent.get("_customerId")
+                for parent in parents
+                if isinstance(parent, dict) and parent.get("_customerId") is not None
+            ],
+        )
+
+    return {("Order", "lineItems"): line_items, ("Order", "customer"): customers}
 
 
 def _graphql_error(error: GraphQLError) -> dict[str, Any]:
@@ -711,6 +1167,24 @@ class _Run:
 
     # ------------------------------------------------------------------ bulk
 
+    def bulk_groups(
+        self, node_type: GraphQLObjectType, nodes: list[FieldNode], docs: Iterator[dict[str, Any]]
+    ) -> Iterator[list[Any]]:
+        """``[root line, [descendant lines]]`` per root document (lines not yet escaped)."""
+        for doc in docs:
+            line, children = self.bulk_object(node_type, nodes, doc)
+            descendants: list[bytes] = []
+            group = [_jsonl(line), descendants]
+            try:
+                for child_type, child_nodes, child_docs in children:
+                    descendants.extend(
+                        self.bulk_stream(child_type, child_nodes, child_docs, doc.get("id"))
+                    )
+            except Exception:
+                yield group
+                raise
+            yield group
+
     def bulk_stream(
         self,
         node_type: GraphQLObjectType,
@@ -789,8 +1263,8 @@ def _is_prefix(prefix: list[str | int], path: Any) -> bool:
 
 
 def _jsonl(value: dict[str, Any]) -> bytes:
-    """Shopify's JSONL escapes ``/`` as ``\\/`` (Ruby's generator); the bytes match."""
-    return orjson.dumps(value).replace(b"/", b"\\/") + b"\n"
+    """One JSONL line; ``/`` is escaped per chunk (``_escaped_chunk``)."""
+    return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
 
 
 # --------------------------------------------------------------------------- resolvers
@@ -853,39 +1327,24 @@ def _default_resolvers(executor: Executor) -> dict[tuple[str, str], Resolver]:
     ) -> Any:
         first, last = _page_size(args, "lineItems")
         order_id = int(parent["legacyResourceId"])
+        items = executor.order_items(ctx, order_id)
         reverse = bool(args.get("reverse"))
         after, before = _cursor(args.get("after")), _cursor(args.get("before"))
         if first is not None:
-            rows = store.line_items_page(
-                order_id,
-                after_id=after.last_id if after else None,
-                limit=first + 1,
-                descending=reverse,
-            )
+            rows = select_items(items, after.last_id if after else None, first + 1, reverse)
             if before is not None:
                 rows = [
                     r for r in rows if (r[0] > before.last_id if reverse else r[0] < before.last_id)
                 ]
             more = len(rows) > first
             rows = rows[:first]
-            has_prev = bool(rows) and bool(
-                store.line_items_page(
-                    order_id, after_id=rows[0][0], limit=1, descending=not reverse
-                )
-            )
+            has_prev = bool(rows) and bool(select_items(items, rows[0][0], 1, not reverse))
             return _connection([(encode_cursor(i, i), d) for i, d in rows], more, has_prev)
         size = last or 0
-        rows = store.line_items_page(
-            order_id,
-            after_id=before.last_id if before else None,
-            limit=size + 1,
-            descending=not reverse,
-        )
+        rows = select_items(items, before.last_id if before else None, size + 1, not reverse)
         more = len(rows) > size
         rows = list(reversed(rows[:size]))
-        has_next = bool(rows) and bool(
-            store.line_items_page(order_id, after_id=rows[-1][0], limit=1, descending=reverse)
-        )
+        has_next = bool(rows) and bool(select_items(items, rows[-1][0], 1, reverse))
         return _connection([(encode_cursor(i, i), d) for i, d in rows], has_next, more)
 
     def order_shipping_lines(
@@ -973,6 +1432,10 @@ def _bulk_children(executor: Executor) -> dict[tuple[str, str], BulkChildren]:
         ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]
     ) -> Iterator[dict[str, Any]]:
         order_id = int(parent["legacyResourceId"])
+        blob = ctx.cache.get("line_item_blobs", {}).get(order_id)
+        if blob is not None:
+            yield from store.decode_line_items(blob)
+            return
         prefetched = ctx.cache.get("line_items", {}).get(order_id)
         if prefetched is not None:
             yield from (doc for _, doc in prefetched)
