@@ -48,7 +48,7 @@ from shopify_backfill.campaigns.triggers import (
 from shopify_backfill.errors import ConfigError, InputError
 from shopify_backfill.profiles.changes import Change
 from shopify_backfill.profiles.db import create_engine
-from shopify_backfill.profiles.schema import shop_connections
+from shopify_backfill.profiles.workspaces import tenant_connection
 from shopify_backfill.profiles.writes import LoadContext, load_batch
 from shopify_backfill.shopify.records import Customer, Order
 
@@ -480,17 +480,7 @@ def _fixes(
 
 
 def _connection(conn: sa.Connection, workspace_id: int, connection_id: int) -> tuple[str, datetime]:
-    row = conn.execute(
-        sa.select(shop_connections.c.shop_domain, shop_connections.c.connected_at).where(
-            shop_connections.c.id == connection_id,
-            shop_connections.c.workspace_id == workspace_id,
-        )
-    ).one_or_none()
-    if row is None:
-        raise InputError(
-            f"shop connection {connection_id} does not exist in workspace {workspace_id}; "
-            "connect the store first"
-        )
+    row = tenant_connection(conn, workspace_id, connection_id)
     return row.shop_domain, row.connected_at
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -97,12 +98,10 @@ class ConnectionSettings:
     groups: dict[Channel, int]
 
 
-def connection_settings(
-    conn: sa.Connection, workspace_id: int, connection_id: int
-) -> ConnectionSettings:
-    """The connection's options and subscription groups, refusing another tenant's."""
+def tenant_connection(conn: sa.Connection, workspace_id: int, connection_id: int) -> sa.Row[Any]:
+    """The connection row, or one clear refusal when it belongs to no such workspace."""
     row = conn.execute(
-        sa.select(shop_connections.c.shop_domain, shop_connections.c.product_identifier).where(
+        sa.select(shop_connections).where(
             shop_connections.c.id == connection_id,
             shop_connections.c.workspace_id == workspace_id,
         )
@@ -112,6 +111,14 @@ def connection_settings(
             f"shop connection {connection_id} does not exist in workspace {workspace_id}; "
             "connect the store to this workspace first"
         )
+    return row
+
+
+def connection_settings(
+    conn: sa.Connection, workspace_id: int, connection_id: int
+) -> ConnectionSettings:
+    """The connection's options and subscription groups, refusing another tenant's."""
+    row = tenant_connection(conn, workspace_id, connection_id)
     return ConnectionSettings(
         connection_id=connection_id,
         shop_domain=row.shop_domain,
