@@ -247,3 +247,27 @@ def test_inner_query_without_scope_fails_access_denied(emulator: EmulatorHandle)
         emulator, run(emulator, ORDERS_BULK, customers_only)["bulkOperation"]["id"], customers_only
     )
     assert (done["status"], done["errorCode"], done["url"]) == ("FAILED", "ACCESS_DENIED", None)
+
+
+def test_reused_results_are_the_rendered_file_and_off_by_default(
+    admin_schema: GraphQLSchema,
+) -> None:
+    config = fixture_config(bulk_reuse_results=True)
+    with start_emulator(admin_schema, customers=20, orders=60, config=config) as handle:
+        first = wait_terminal(handle, run(handle, ORDERS_BULK)["bulkOperation"]["id"])
+        second = wait_terminal(handle, run(handle, ORDERS_BULK)["bulkOperation"]["id"])
+        other = wait_terminal(handle, run(handle, ORDERS_BULK + " ")["bulkOperation"]["id"])
+        with handle.client() as client:
+            files = [client.get(done["url"]).content for done in (first, second, other)]
+        kept = sorted(handle.runtime.bulk.files_dir.glob("rendered-*.jsonl"))
+        links = sorted(path.stat().st_nlink for path in kept)
+    assert links == [2, 3], "the repeated query is served from the kept file, not rendered"
+    assert first["id"] != second["id"]
+    assert files[0] == files[1] == files[2]
+    assert len(files[0].splitlines()) == int(first["objectCount"])
+    for key in ("objectCount", "rootObjectCount", "fileSize"):
+        assert first[key] == second[key] == other[key]
+    assert len(kept) == 2, "a different query text is rendered and kept on its own"
+    with start_emulator(admin_schema, customers=5, orders=5) as handle:
+        wait_terminal(handle, run(handle, ORDERS_BULK)["bulkOperation"]["id"])
+        assert not list(handle.runtime.bulk.files_dir.glob("rendered-*"))

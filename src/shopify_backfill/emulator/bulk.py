@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -265,6 +267,17 @@ class Job:
     visible_since: datetime | None
     outcome: BulkOutcome | None
     group_objects: bool = False
+    rendered_key: str | None = None
+    """Set when rendered results may be reused: names the file kept for this query."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A result file and the counts its operation reported."""
+
+    objects: int
+    roots: int
+    size: int
 
 
 class BulkOperations:
@@ -423,9 +436,11 @@ class BulkOperations:
             if scope_error is not None:
                 outcome = "ACCESS_DENIED"
             cancel = self._cancel[op_id] = threading.Event()
+            key = self._rendered_key(text, visible_since, group_objects)
+            job = Job(op_id, document, visible_since, outcome, group_objects, key)
             thread = threading.Thread(
                 target=self._work,
-                args=(Job(op_id, document, visible_since, outcome, group_objects), cancel),
+                args=(job, cancel),
                 name=f"bulk-{op_id}",
                 daemon=True,
             )
@@ -480,28 +495,13 @@ class BulkOperations:
             return
         path = self.file_path(job.op_id, "result")
         path.parent.mkdir(parents=True, exist_ok=True)
-        objects = roots = 0
-        size = 0
-        last_report = time.monotonic()
-        with path.open("wb") as out:
-            chunks = self.executor.bulk_chunks(
-                job.document,
-                orders_visible_since=job.visible_since,
-                group_objects=job.group_objects,
-            )
-            for chunk in chunks:
-                if cancel.is_set():
-                    self._update(job.op_id, object_count=objects, root_object_count=roots)
-                    self._finish_canceled(job.op_id)
-                    path.unlink(missing_ok=True)
-                    return
-                out.write(chunk.data)
-                size += len(chunk.data)
-                objects += chunk.objects
-                roots += chunk.roots
-                if time.monotonic() - last_report > 0.2:
-                    self._update(job.op_id, object_count=objects, root_object_count=roots)
-                    last_report = time.monotonic()
+        rendered = self._reuse(job.rendered_key, path)
+        if rendered is None:
+            rendered = self._render(job, cancel, path)
+            if rendered is None:
+                return
+            self._keep(job.rendered_key, path, rendered)
+        objects, roots, size = rendered.objects, rendered.roots, rendered.size
         done = self._now().isoformat()
         if job.outcome in ("FAILED", "TIMEOUT"):
             code = "TIMEOUT" if job.outcome == "TIMEOUT" else "INTERNAL_SERVER_ERROR"
@@ -529,6 +529,64 @@ class BulkOperations:
             root_object_count=roots,
             file_size=size if objects else None,
         )
+
+    def _render(self, job: Job, cancel: threading.Event, path: Path) -> Rendered | None:
+        """Write the job's result file; ``None`` when it was canceled on the way."""
+        objects = roots = size = 0
+        last_report = time.monotonic()
+        with path.open("wb") as out:
+            chunks = self.executor.bulk_chunks(
+                job.document,
+                orders_visible_since=job.visible_since,
+                group_objects=job.group_objects,
+            )
+            for chunk in chunks:
+                if cancel.is_set():
+                    self._update(job.op_id, object_count=objects, root_object_count=roots)
+                    self._finish_canceled(job.op_id)
+                    path.unlink(missing_ok=True)
+                    return None
+                out.write(chunk.data)
+                size += len(chunk.data)
+                objects += chunk.objects
+                roots += chunk.roots
+                if time.monotonic() - last_report > 0.2:
+                    self._update(job.op_id, object_count=objects, root_object_count=roots)
+                    last_report = time.monotonic()
+        return Rendered(objects, roots, size)
+
+    # ------------------------------------------------------------------ rendered results
+
+    def _rendered_key(
+        self, text: str, visible_since: datetime | None, group_objects: bool
+    ) -> str | None:
+        if not self.config.bulk_reuse_results:
+            return None
+        since = visible_since.isoformat() if visible_since else "-"
+        material = f"{since}\n{int(group_objects)}\n{text}".encode()
+        return hashlib.sha256(material).hexdigest()[:32]
+
+    def rendered_path(self, key: str) -> Path:
+        return self.files_dir / f"rendered-{key}.jsonl"
+
+    def _reuse(self, key: str | None, path: Path) -> Rendered | None:
+        if key is None:
+            return None
+        kept, counts = self.rendered_path(key), self.rendered_path(key).with_suffix(".json")
+        if not (kept.exists() and counts.exists()):
+            return None
+        rendered = Rendered(**orjson.loads(counts.read_bytes()))
+        _link_or_copy(kept, path)
+        return rendered
+
+    def _keep(self, key: str | None, path: Path, rendered: Rendered) -> None:
+        if key is None or not path.exists():
+            return
+        kept = self.rendered_path(key)
+        kept.unlink(missing_ok=True)
+        _link_or_copy(path, kept)
+        counts = {"objects": rendered.objects, "roots": rendered.roots, "size": rendered.size}
+        kept.with_suffix(".json").write_bytes(orjson.dumps(counts))
 
     def _write_partial(self, op_id: int, path: Path, roots: int, done: str) -> None:
         """Keep whole root objects (with all their children) up to the configured fraction.
@@ -768,6 +826,14 @@ class BulkOperations:
             ("Mutation", "bulkOperationRunQuery"): run_query,
             ("Mutation", "bulkOperationCancel"): cancel,
         }
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link where the file system allows (instant, no extra space), else copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _compare(left: Any, comparator: str, right: Any) -> bool:

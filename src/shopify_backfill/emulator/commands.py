@@ -55,6 +55,9 @@ def serve(
     now: Annotated[str | None, typer.Option(help="The store's 'now' (ISO 8601).")] = None,
     db: Annotated[Path | None, typer.Option(help="Store file; reopened if it exists.")] = None,
     token: Annotated[str | None, typer.Option(help="Fixed shpat_ token to seed.")] = None,
+    reuse_bulk_results: Annotated[
+        bool, typer.Option(help="Answer a repeated bulk query from its rendered file.")
+    ] = False,
 ) -> None:
     """Serve a synthetic store over Shopify's Admin API on HOST:PORT."""
     if plan not in PLANS:
@@ -76,7 +79,9 @@ def serve(
             now=moment,
             plan=PLANS[plan],
         )
-    config = EmulatorConfig(seed_token=token, plan=PLANS[plan])
+    config = EmulatorConfig(
+        seed_token=token, plan=PLANS[plan], bulk_reuse_results=reuse_bulk_results
+    )
     application = create_emulator_app(store, schema=schema, config=config)
     runtime = application.state.runtime
     typer.echo(f"shop domain:    {store.shop_domain}")

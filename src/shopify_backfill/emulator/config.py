@@ -77,6 +77,10 @@ class EmulatorConfig(BaseModel):
     """Time a bulk job sits in CREATED before running: bulk's fixed start-up cost."""
     bulk_url_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     bulk_concurrency_limit: int = Field(default=5, ge=1)
+    bulk_reuse_results: bool = False
+    """Serve a bulk query rendered before (same text, visibility and layout) from its file
+    instead of rendering it again: benchmarks measure the client, not the emulator.
+    Faithful timing (a job that takes as long as its output) stays the default."""
     oauth_code_ttl_seconds: int = Field(default=600, ge=1)
     allowed_redirect_uris: tuple[str, ...] = ()
     """Prefixes an OAuth ``redirect_uri`` must start with; empty accepts any http(s) URL."""
