@@ -471,9 +471,21 @@ def _base_email(seed: int, index: int) -> str:
     return f"{local}{index}@{domain}"
 
 
+SHARED_PHONE_RATE = 0.03
+"""Phones drawn from the fictional 555-01XX pool, so that a few hundred numbers repeat
+across customers (households, a shop's own number typed in at the till)."""
+
+
 def _phone(rng: random.Random, region: Region) -> str:
+    """A number that passes E.164 validation; distinct for most customers, as in a store."""
     if region.dial == "1":
-        return f"+1{rng.choice(('613', '416', '206', '212', '415'))}5550{rng.randint(100, 199)}"
+        area = rng.choice(("613", "416", "206", "212", "415"))
+        if rng.random() < SHARED_PHONE_RATE:
+            return f"+1{area}5550{rng.randint(100, 199)}"
+        exchange = rng.randint(200, 999)
+        if exchange == 555 or exchange % 100 == 11:
+            exchange = 556
+        return f"+1{area}{exchange}{rng.randint(0, 9999):04d}"
     return f"+{region.dial}{rng.randint(10**8, 10**9 - 1)}"
 
 
