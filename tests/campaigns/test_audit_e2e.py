@@ -30,11 +30,13 @@ from shopify_backfill.campaigns import (
     load_campaign_file,
     moved_by_audit,
     outbox_reach,
+    pause_campaign,
     paused_by_audit,
+    resume_campaign,
     resume_paused_by_audit,
     trigger_hook,
 )
-from shopify_backfill.campaigns.report import risk_section_provider
+from shopify_backfill.campaigns.report import audit_lines, risk_section_provider
 from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.campaigns.tables import triggered_messages
 from shopify_backfill.profiles import LoadContext, load_batch
@@ -222,3 +224,39 @@ def test_audit_times_are_the_connection(services: Services, shop: Shop) -> None:
     assert audit.connected_at == STORE_NOW
     assert audit.window.end - audit.window.start == timedelta(days=90)
     assert isinstance(audit.window.start, datetime)
+
+
+def test_without_listening_campaigns_the_window_is_not_read(services: Services, shop: Shop) -> None:
+    row = connect(services, shop, trigger_historical=True)
+    with services.engine.begin() as conn:
+        added = add_campaigns(conn, row.workspace_id, load_campaign_file(CAMPAIGN_SET))
+        for campaign in added:
+            if campaign.status == "active" and campaign.delivery == "action_based":
+                pause_campaign(conn, row.workspace_id, campaign.name)
+    read: list[int] = []
+
+    def batches() -> Iterator[list[Any]]:
+        read.append(1)
+        yield [customer(1)]
+
+    with services.engine.begin() as conn:
+        assert row.connection_id is not None
+        audit = audit_backfill(
+            conn,
+            workspace_id=row.workspace_id,
+            connection_id=row.connection_id,
+            batches=batches(),
+        )
+    assert read == [], "nothing can trigger, so the window must not be extracted"
+    assert (audit.window_read, audit.risks, audit.customers_read) == (False, (), 0)
+    assert audit.to_json()["window_read"] is False
+    assert "not dry-run" in "\n".join(audit_lines(audit))
+    with services.engine.begin() as conn:
+        resume_campaign(conn, row.workspace_id, "Post-purchase")
+        audit = audit_backfill(
+            conn,
+            workspace_id=row.workspace_id,
+            connection_id=row.connection_id,
+            batches=batches(),
+        )
+    assert read == [1] and audit.window_read and audit.customers_read == 1

@@ -131,6 +131,12 @@ class RiskAudit:
     orders_read: int
     changes: int
     risks: tuple[CampaignRisk, ...]
+    campaigns_checked: int = 0
+    """Active action-based campaigns with a trigger; none means the window was not read."""
+
+    @property
+    def window_read(self) -> bool:
+        return self.campaigns_checked > 0
 
     @property
     def predicted_messages(self) -> int:
@@ -147,6 +153,8 @@ class RiskAudit:
             "connected_at": self.connected_at.isoformat(),
             "window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
             "mode": self.mode,
+            "campaigns_checked": self.campaigns_checked,
+            "window_read": self.window_read,
             "records_read": {"customers": self.customers_read, "orders": self.orders_read},
             "changes": self.changes,
             "predicted_messages": self.predicted_messages,
@@ -226,16 +234,16 @@ def audit_backfill(
         "matching": _Run(Policy(trigger_historical=True, honour_schedule=False)),
     }
     customers = orders = changes = 0
+    checked = len(matcher.campaigns)
     savepoint = conn.begin_nested()
     try:
-        for records in batches:
+        for records in batches if checked else ():
             customers += sum(1 for record in records if isinstance(record, Customer))
             orders += sum(1 for record in records if isinstance(record, Order))
             result = load_batch(conn, ctx, records)
             changes += len(result.changes)
-            if not matcher.empty:
-                for run in runs.values():
-                    run.feed(conn, ctx, matcher, result.changes)
+            for run in runs.values():
+                run.feed(conn, ctx, matcher, result.changes)
     finally:
         savepoint.rollback()
     risks = tuple(
@@ -254,6 +262,7 @@ def audit_backfill(
         orders_read=orders,
         changes=changes,
         risks=risks,
+        campaigns_checked=checked,
     )
 
 

@@ -30,11 +30,17 @@ MODE_LABELS = {
 
 
 def audit_lines(audit: RiskAudit) -> list[str]:
-    lines = [
-        f"mode: {MODE_LABELS[audit.mode]}",
+    lines = [f"mode: {MODE_LABELS[audit.mode]}"]
+    if not audit.window_read:
+        lines.append(
+            "no active action-based campaign or Canvas: nothing can trigger "
+            "(the window was not dry-run)"
+        )
+        return lines
+    lines.append(
         f"window read: {audit.customers_read} customers, {audit.orders_read} orders "
-        f"({audit.changes} profile changes in a dry run)",
-    ]
+        f"({audit.changes} profile changes in a dry run)"
+    )
     if not audit.risks:
         lines.append("no active action-based campaign or Canvas matches the backfilled data")
         return lines
