@@ -9,14 +9,16 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from shopify_backfill.backfill.commands import app as backfill_app
 from shopify_backfill.backfill.demo import demo
 from shopify_backfill.campaigns import commands as campaign_commands
+from shopify_backfill.config import describe_settings_error
 from shopify_backfill.emulator.commands import app as emulator_app
-from shopify_backfill.errors import BackfillError
+from shopify_backfill.errors import BackfillError, ConfigError
 from shopify_backfill.shopify import commands as shopify_commands
 from shopify_backfill.web import commands as web_commands
 
@@ -42,6 +44,14 @@ def main() -> None:
     try:
         app()
     except BackfillError as error:
-        console = Console(stderr=True, soft_wrap=True)
-        console.print(f"[bold red]error:[/] {escape(str(error))}")
-        sys.exit(error.exit_code)
+        _fail(str(error), error.exit_code)
+    except ValidationError as error:
+        if error.title != "Settings":
+            raise
+        _fail(describe_settings_error(error), ConfigError.exit_code)
+
+
+def _fail(message: str, exit_code: int) -> None:
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    sys.exit(exit_code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shopify_backfill.errors import ConfigError
@@ -118,8 +118,42 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, ge=1, le=65_535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the connection with STARTTLS (port 587)."
+    )
+    smtp_tls: bool = Field(default=False, description="Implicit TLS from the start (port 465).")
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM bundle to verify the SMTP server with, for a private CA; "
+        "default: the system's trusted certificates.",
+    )
     mail_from: str = "backfill@localhost"
+
+    @model_validator(mode="after")
+    def _smtp_security(self) -> Settings:
+        """Refuse settings that would send the SMTP password where it can be read."""
+        if self.smtp_starttls and self.smtp_tls:
+            msg = (
+                "set one of SHOPIFY_BACKFILL_SMTP_STARTTLS (port 587) or "
+                "SHOPIFY_BACKFILL_SMTP_TLS (port 465), not both"
+            )
+            raise ValueError(msg)
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
+            msg = (
+                f"SHOPIFY_BACKFILL_SMTP_CA_FILE {self.smtp_ca_file} is not a file; "
+                "point it at a PEM bundle"
+            )
+            raise ValueError(msg)
+        secured = self.smtp_starttls or self.smtp_tls
+        loopback = self.smtp_host in ("127.0.0.1", "::1", "localhost")
+        if self.smtp_password is not None and not secured and not loopback:
+            msg = (
+                f"an SMTP password for {self.smtp_host} would travel unencrypted; "
+                "set SHOPIFY_BACKFILL_SMTP_STARTTLS=true (port 587) or "
+                "SHOPIFY_BACKFILL_SMTP_TLS=true (port 465)"
+            )
+            raise ValueError(msg)
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -150,3 +184,22 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Derived-file cache (for example the parsed schema); safe to delete."""
         return self.data_dir / "cache"
+
+
+_SECRET_WORDS = ("password", "secret", "token", "key")
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per invalid setting, named as the environment spells it; secrets not echoed."""
+    lines = ["invalid settings:"]
+    for problem in error.errors():
+        location = "_".join(str(part) for part in problem["loc"])
+        name = f"SHOPIFY_BACKFILL_{location.upper()}" if location else "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        shown = ""
+        if location and not any(word in location for word in _SECRET_WORDS):
+            value = problem.get("input")
+            if isinstance(value, str | int | float | bool):
+                shown = f" (got {value!r})"
+        lines.append(f"  {name}: {message}{shown}")
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -165,18 +166,32 @@ class SmtpMailer:
         self._host = settings.smtp_host
         self._port = settings.smtp_port
         self._starttls = settings.smtp_starttls
+        self._implicit_tls = settings.smtp_tls
+        self._ca_file = settings.smtp_ca_file
         self._username = settings.smtp_username
         self._password = settings.smtp_password
         self._timeout = timeout
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name verified: ``smtplib``'s own default checks neither."""
+        return ssl.create_default_context(cafile=self._ca_file)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._implicit_tls:
+            return smtplib.SMTP_SSL(
+                self._host, self._port, timeout=self._timeout, context=self._tls_context()
+            )
+        return smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+
     def send(self, message: EmailMessage) -> str:
-        with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
+        with self._connect() as smtp:
             if self._starttls:
-                smtp.starttls()
+                smtp.starttls(context=self._tls_context())
             if self._username and self._password is not None:
                 smtp.login(self._username, self._password.get_secret_value())
             smtp.send_message(message)
-        return f"smtp://{self._host}:{self._port}"
+        scheme = "smtps" if self._implicit_tls else "smtp+starttls" if self._starttls else "smtp"
+        return f"{scheme}://{self._host}:{self._port}"
 
 
 class OutboxMailer:
