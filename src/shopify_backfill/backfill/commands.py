@@ -34,6 +34,7 @@ from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import BackfillRow, find_backfill
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.db import dry_run_connection
 from shopify_backfill.shopify.connections import load_connection
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.oauth import validate_shop_domain
@@ -86,9 +87,15 @@ def _open(services: Services, workspace: str, shop: str) -> BackfillRow:
 def make_preview(
     services: Services, row: BackfillRow, options: RunOptions | None = None
 ) -> Preview:
-    """Preflight, counts, estimate and extra sections for ``row``'s store."""
+    """Preflight, counts, estimate and extra sections for ``row``'s store.
+
+    Runs on ``dry_run_connection``: the risk audit's dry run can last as long as the
+    backfill, and on SQLite a transaction on the live file would hold its only write lock
+    all that time, so every other writer (another store's running backfill, the web's
+    sessions) would wait and then fail.
+    """
     transport = options.transport if options else None
-    with services.engine.begin() as conn:
+    with dry_run_connection(services.engine) as conn:
         connection = load_connection(
             conn, services.cipher, workspace_id=row.workspace_id, shop_domain=row.shop_domain
         )

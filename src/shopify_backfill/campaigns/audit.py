@@ -18,18 +18,12 @@ fixes applied are remembered so exactly those can be undone after the backfill.
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from shopify_backfill.backfill.tables import backfills
 from shopify_backfill.backfill.window import Window, window_for
@@ -45,9 +39,8 @@ from shopify_backfill.campaigns.triggers import (
     load_matcher,
     workspace_policy,
 )
-from shopify_backfill.errors import ConfigError, InputError
+from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.changes import Change
-from shopify_backfill.profiles.db import create_engine
 from shopify_backfill.profiles.workspaces import tenant_connection
 from shopify_backfill.profiles.writes import LoadContext, load_batch
 from shopify_backfill.shopify.records import Customer, Order
@@ -500,47 +493,6 @@ def _backfill_id(conn: sa.Connection, workspace_id: int, shop_domain: str) -> in
         )
     ).scalar_one_or_none()
     return int(found) if found is not None else DRY_RUN_BACKFILL_ID
-
-
-@contextmanager
-def dry_run_connection(engine: Engine) -> Iterator[sa.Connection]:
-    """A connection in a transaction for a long dry run that never blocks the live store.
-
-    A SQLite file is copied (online backup) and the dry run works on the copy: holding
-    SQLite's single write lock while the whole window is read from Shopify would make
-    every live write wait, then fail. PostgreSQL runs it in a transaction on the store
-    itself, rolled back at the end (other writers only wait if they insert the very
-    rows the dry run holds).
-    """
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        folder = Path(tempfile.mkdtemp(prefix="audit-snapshot-"))
-        try:
-            copy = folder / "snapshot.db"
-            with engine.connect() as live:
-                source = live.connection.driver_connection
-                if not isinstance(source, sqlite3.Connection):
-                    raise ConfigError("the SQLite engine does not use the sqlite3 driver")
-                target = sqlite3.connect(copy)
-                try:
-                    source.backup(target)
-                finally:
-                    target.close()
-            snapshot = create_engine(f"sqlite:///{copy}")
-            try:
-                with snapshot.connect() as conn, conn.begin():
-                    yield conn
-            finally:
-                snapshot.dispose()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            yield conn
-        finally:
-            transaction.rollback()
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -26,7 +26,6 @@ from shopify_backfill.campaigns.audit import (
     AuditFix,
     apply_fixes,
     audit_backfill,
-    dry_run_connection,
     resume_paused_by_audit,
 )
 from shopify_backfill.campaigns.files import load_campaign_file
@@ -44,6 +43,7 @@ from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.campaigns.triggers import outbox_reach
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.db import dry_run_connection
 from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.shopify.connections import load_connection
 from shopify_backfill.shopify.errors import ScopeError

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,3 +147,44 @@ def scratch_postgres_schema(url: str, prefix: str = "t") -> Iterator[Engine]:
                 connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         admin.dispose()
+
+
+@contextmanager
+def dry_run_connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection in a transaction for a long dry run that never blocks the live store.
+
+    A SQLite file is copied (online backup) and the dry run works on the copy: holding
+    SQLite's single write lock while the whole window is read from Shopify would make
+    every live write wait, then fail. PostgreSQL runs it in a transaction on the store
+    itself, rolled back at the end (other writers only wait if they insert the very
+    rows the dry run holds).
+    """
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        folder = Path(tempfile.mkdtemp(prefix="audit-snapshot-"))
+        try:
+            copy = folder / "snapshot.db"
+            with engine.connect() as live:
+                source = live.connection.driver_connection
+                if not isinstance(source, sqlite3.Connection):
+                    raise ConfigError("the SQLite engine does not use the sqlite3 driver")
+                target = sqlite3.connect(copy)
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+            snapshot = create_engine(f"sqlite:///{copy}")
+            try:
+                with snapshot.connect() as conn, conn.begin():
+                    yield conn
+            finally:
+                snapshot.dispose()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()

@@ -33,7 +33,6 @@ from shopify_backfill.campaigns.audit import (
     RiskAudit,
     apply_fixes,
     audit_backfill,
-    dry_run_connection,
     moved_by_audit,
     paused_by_audit,
     resume_paused_by_audit,
@@ -41,6 +40,7 @@ from shopify_backfill.campaigns.audit import (
 from shopify_backfill.campaigns.report import audit_section, resume_offer
 from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.db import dry_run_connection
 from shopify_backfill.shopify.connections import load_connection
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
