@@ -46,13 +46,16 @@ PHASE_GROUP = {
     "failed": "failed",
 }
 ORDER = ("preflight", "extracting", "loading", "finishing", "done")
+MAX_DELAY = {"preflight": 0.04, "extracting": 0.25, "loading": 0.06, "finishing": 0.25}
+"""Longest random wait after a phase is seen before the kill: within the phase's length
+(loading this store takes a few tenths of a second, so a longer wait lands in finishing)."""
 
 
 def _env(data: Path) -> dict[str, str]:
     return cli_env(
         data,
         extraction_mode="bulk",
-        batch_size="15",
+        batch_size="10",
         bulk_poll_seconds="0.3",
         bulk_poll_max_seconds="0.5",
         lease_seconds="30",
@@ -108,7 +111,7 @@ def _kill_in(
             except sqlite3.OperationalError:
                 group = "waiting"
             if group in ORDER and ORDER.index(group) >= ORDER.index(target):
-                time.sleep(rng.uniform(0, 0.04 if target == "preflight" else 0.25))
+                time.sleep(rng.uniform(0, MAX_DELAY[target]))
                 if process.poll() is not None:
                     return False
                 os.kill(process.pid, signal.SIGKILL)
