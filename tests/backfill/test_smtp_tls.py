@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from ipaddress import IPv4Address
@@ -99,22 +100,26 @@ def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
+@contextmanager
+def _smtp_server(**options: Any) -> Iterator[tuple[TlsInbox, int]]:
+    inbox, port = TlsInbox(), _free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator, **options
+    )
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def starttls_server(certificate: tuple[Path, Path]) -> Iterator[tuple[TlsInbox, int]]:
     """Plain port that requires STARTTLS before anything, and TLS before AUTH."""
-    inbox, port = TlsInbox(), _free_port()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=_server_context(certificate),
-        require_starttls=True,
-        authenticator=_authenticator,
-        auth_require_tls=True,
-    )
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with _smtp_server(
+        tls_context=_server_context(certificate), require_starttls=True, auth_require_tls=True
+    ) as server:
+        yield server
 
 
 def _message() -> EmailMessage:
@@ -169,23 +174,14 @@ def test_without_starttls_the_server_refuses_and_nothing_is_delivered(
 
 
 def test_implicit_tls_delivers_encrypted(certificate: tuple[Path, Path], tmp_path: Path) -> None:
-    inbox, port = TlsInbox(), _free_port()
-    controller = Controller(
+    # aiosmtpd only counts STARTTLS as TLS for AUTH; this port is TLS from the start (the
+    # handler checks the transport's TLS state).
+    with _smtp_server(ssl_context=_server_context(certificate), auth_require_tls=False) as (
         inbox,
-        hostname="127.0.0.1",
-        port=port,
-        ssl_context=_server_context(certificate),
-        authenticator=_authenticator,
-        # aiosmtpd only counts STARTTLS as TLS for AUTH; this port is TLS from the start
-        # (the handler checks the transport's TLS state).
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
+        port,
+    ):
         settings = _settings(port, tmp_path, smtp_tls=True, smtp_ca_file=certificate[0])
         assert SmtpMailer(settings).send(_message()) == f"smtps://127.0.0.1:{port}"
-    finally:
-        controller.stop()
     assert inbox.received == [(["merchant@example.com"], True)]
 
 
