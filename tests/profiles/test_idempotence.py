@@ -23,6 +23,7 @@ from shopify_backfill.profiles import (
     datapoint_total,
     ensure_subscription_groups,
     export_profiles,
+    identity,
     insert_profile,
     set_subscription,
 )
@@ -235,3 +236,31 @@ def test_loading_is_idempotent_and_split_invariant(engine: Engine, case: dict[st
     for record in records:
         one_by_one.load([record])
     assert snapshot(one_by_one) == (expected_store, expected_points)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=scenario)
+def test_keys_resolved_on_demand_give_the_full_preloads_store(
+    engine: Engine, case: dict[str, Any]
+) -> None:
+    """Every email and phone "hot" (read from the store ranked, one candidate a page)
+    must resolve exactly as loading every profile that holds it."""
+    records = build_records(case)
+    full = seeded_store(engine, case["existing"])
+    for batch in split(records, case["cuts"]):
+        full.load(batch)
+    expected = snapshot(full)
+
+    saved = identity.HOT_KEY_LIMIT, identity.HOT_PAGE
+    identity.HOT_KEY_LIMIT, identity.HOT_PAGE = 0, 1
+    try:
+        on_demand = seeded_store(engine, case["existing"])
+        for batch in split(records, case["cuts"]):
+            on_demand.load(batch)
+    finally:
+        identity.HOT_KEY_LIMIT, identity.HOT_PAGE = saved
+    assert snapshot(on_demand) == expected

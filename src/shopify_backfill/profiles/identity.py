@@ -4,7 +4,9 @@ A batch first loads every profile it could touch with a few ``IN (...)`` queries
 alias, email and phone), then resolves its records in memory, in record order. The
 in-memory index is updated as the batch goes, so a record sees the profiles created or
 re-keyed by the records before it, exactly as if records were loaded one by one: this is
-what makes any batch split produce the same store.
+what makes any batch split produce the same store. The one exception to "load everything
+first" is an email or phone held by more than ``HOT_KEY_LIMIT`` profiles: its stored
+holders are read ranked, on demand, as far as resolution needs (``_candidate``).
 
 Rules beyond the spec (docs/mapping.md):
 - a profile bound to another ``shopify_customer_id`` is never a candidate for a
@@ -18,7 +20,7 @@ Rules beyond the spec (docs/mapping.md):
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, TypeVar
@@ -37,11 +39,22 @@ from shopify_backfill.mapping.intents import (
     GuestIntent,
     SubscriptionState,
 )
-from shopify_backfill.profiles.schema import users
+from shopify_backfill.profiles.schema import aliases, users
 from shopify_backfill.profiles.types import json_dumps
 
 PG_ARRAY_CHUNK: Final = 10_000
 """Keys per PostgreSQL array parameter: bounds one statement's work and memory."""
+
+HOT_KEY_LIMIT = 32
+"""Profiles sharing one email or phone beyond which the preload stops reading them all.
+
+A number typed in for many customers (a shop's own phone, a household's) would bring
+every profile that holds it into every batch that mentions it. Above this many, a key is
+resolved from the store on demand instead: its candidates ranked as resolution ranks
+them, read a page at a time, only as far as the batch needs."""
+
+HOT_PAGE = 8
+"""Candidates read per page of a hot key's ranking."""
 
 Match = Literal["alias", "email", "phone", "created"]
 T = TypeVar("T")
@@ -153,6 +166,9 @@ class IdentityIndex:
         self.by_phone: dict[str, list[Profile]] = {}
         self._next_provisional = -1
         self._created = 0
+        self.hot: set[tuple[str, str]] = set()
+        """``("email" | "phone", key)`` pairs resolved on demand (``HOT_KEY_LIMIT``)."""
+        self._store: _StoreReader | None = None
 
     # -- loading -------------------------------------------------------------------------
 
@@ -177,11 +193,19 @@ class IdentityIndex:
         ids, mails, numbers = sorted(set(customer_ids)), sorted(set(emails)), sorted(set(phones))
         if not (ids or mails or numbers):
             return index
+        store = index._store = _StoreReader(conn, workspace_id, subscriptions_for_backfill)
+        hot_mails = store.hot_keys(users.c.email, mails)
+        hot_numbers = store.hot_keys(users.c.phone, numbers)
+        index.hot = {("email", k) for k in hot_mails} | {("phone", k) for k in hot_numbers}
+        values = (
+            ids,
+            mails,
+            numbers,
+            [m for m in mails if m not in hot_mails],
+            [n for n in numbers if n not in hot_numbers],
+        )
         postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            keys: tuple[Any, Any, Any] = (ids, mails, numbers)
-        else:
-            keys = (json_dumps(ids), json_dumps(mails), json_dumps(numbers))
+        keys = values if postgres else tuple(json_dumps(v) for v in values)
         statement = _profiles_statement(conn.dialect.name)
         parameters = {
             "workspace_id": workspace_id,
@@ -189,12 +213,11 @@ class IdentityIndex:
             "customer_ids": keys[0],
             "emails": keys[1],
             "phones": keys[2],
+            "attribute_emails": keys[3],
+            "attribute_phones": keys[4],
         }
         for row in conn.execute(statement, parameters):
-            profile = _profile_from_row(row, dict(row.alias_map or {}))
-            for group_id, state in (row.subscription_map or {}).items():
-                profile.subscriptions[int(group_id)] = state
-            index._add(profile)
+            index._add(_loaded_profile(row))
         return index
 
     def _add(self, profile: Profile) -> None:
@@ -218,33 +241,51 @@ class IdentityIndex:
 
     def resolve_customer(self, intent: CustomerIntent) -> tuple[Profile, Match] | None:
         """Alias, then email, then phone; ``None`` means a new profile is needed."""
-        owner = self.alias_owner.get((ALIAS_CUSTOMER_ID, intent.shopify_customer_id))
+        customer_id = intent.shopify_customer_id
+        owner = self.alias_owner.get((ALIAS_CUSTOMER_ID, customer_id))
         if owner is not None:
             return owner, "alias"
-        for match, index, key in (
-            ("email", self.by_email, intent.email),
-            ("phone", self.by_phone, intent.phone_e164),
-        ):
+        for match, key in (("email", intent.email), ("phone", intent.phone_e164)):
             if key is None:
                 continue
-            candidates = [
-                p
-                for p in index.get(key, ())
-                if not p.bound_to_other_customer(intent.shopify_customer_id)
-            ]
-            if candidates:
-                return _best(candidates), match  # type: ignore[return-value]
+            found = self._candidate(
+                match, key, lambda p: not p.bound_to_other_customer(customer_id), unbound=True
+            )
+            if found is not None:
+                return found, match  # type: ignore[return-value]
         return None
 
     def resolve_guest(self, guest: GuestIntent) -> tuple[Profile, Match] | None:
         """A guest order's profile: same email, then same phone (any profile qualifies)."""
-        for match, index, key in (
-            ("email", self.by_email, guest.email),
-            ("phone", self.by_phone, guest.phone_e164),
-        ):
-            if key is not None and index.get(key):
-                return _best(index[key]), match  # type: ignore[return-value]
+        for match, key in (("email", guest.email), ("phone", guest.phone_e164)):
+            if key is None:
+                continue
+            found = self._candidate(match, key, lambda p: True, unbound=False)
+            if found is not None:
+                return found, match  # type: ignore[return-value]
         return None
+
+    def _candidate(
+        self, field: str, key: str, eligible: Callable[[Profile], bool], *, unbound: bool
+    ) -> Profile | None:
+        """The best eligible profile holding ``key``: among those in memory and, for a hot
+        key, the best of the store's that are not (its ranking, read on demand).
+
+        A profile in memory is judged by its current state only; one not in memory is
+        untouched by the batch, so its stored state, which ranked it, is current.
+        ``unbound`` ranks only stored profiles without a Shopify customer: the others are
+        bound to a different customer (this customer's own would be in memory, by alias).
+        """
+        index = self.by_email if field == "email" else self.by_phone
+        candidates = [p for p in index.get(key, ()) if eligible(p)]
+        best = _best(candidates) if candidates else None
+        if self._store is None or (field, key) not in self.hot:
+            return best
+        stored = self._store.next_candidate(field, key, unbound, self.profiles)
+        if stored is not None and (best is None or stored[0] < _profile_key(best)):
+            best = self._store.profile(stored[1])
+            self._add(best)
+        return best
 
     def create(self, *, created_by_backfill: int | None) -> Profile:
         """A new alias-only profile, provisional until the batch is written."""
@@ -321,7 +362,7 @@ _PROFILE_COLUMNS: Final = (
 )
 
 
-_PG_PROFILES: Final = """
+_PG_SELECT: Final = """
 SELECT users.id, users.external_id, users.email, users.first_name, users.last_name, users.phone,
     users.home_city, users.country, users.custom_attributes, users.last_activity,
     users.created_by_backfill,
@@ -331,6 +372,11 @@ SELECT users.id, users.external_id, users.email, users.first_name, users.last_na
         (SELECT jsonb_object_agg(group_id, state) FROM user_subscriptions
             WHERE user_subscriptions.user_id = users.id)
     END AS subscription_map
+"""
+
+_PG_PROFILES: Final = (
+    _PG_SELECT  # noqa: S608 - constant texts; values are bound parameters
+    + """
 FROM (
     SELECT hit.user_id AS id FROM unnest(CAST(:customer_ids AS text[])) AS k(key)
         CROSS JOIN LATERAL (SELECT user_id FROM aliases WHERE workspace_id = :workspace_id
@@ -344,11 +390,11 @@ FROM (
         CROSS JOIN LATERAL (SELECT user_id FROM aliases WHERE workspace_id = :workspace_id
             AND label = :phone_label AND name = k.key OFFSET 0) AS hit
     UNION
-    SELECT hit.id FROM unnest(CAST(:emails AS text[])) AS k(key)
+    SELECT hit.id FROM unnest(CAST(:attribute_emails AS text[])) AS k(key)
         CROSS JOIN LATERAL (SELECT id FROM users WHERE workspace_id = :workspace_id
             AND email = k.key OFFSET 0) AS hit
     UNION
-    SELECT hit.id FROM unnest(CAST(:phones AS text[])) AS k(key)
+    SELECT hit.id FROM unnest(CAST(:attribute_phones AS text[])) AS k(key)
         CROSS JOIN LATERAL (SELECT id FROM users WHERE workspace_id = :workspace_id
             AND phone = k.key OFFSET 0) AS hit
 ) AS wanted
@@ -356,8 +402,9 @@ CROSS JOIN LATERAL (SELECT * FROM users
     WHERE users.id = wanted.id AND users.workspace_id = :workspace_id OFFSET 0) AS users
 ORDER BY users.id
 """
+)
 
-_SQLITE_PROFILES: Final = """
+_SQLITE_SELECT: Final = """
 SELECT users.id, users.external_id, users.email, users.first_name, users.last_name, users.phone,
     users.home_city, users.country, users.custom_attributes, users.last_activity,
     users.created_by_backfill,
@@ -367,6 +414,11 @@ SELECT users.id, users.external_id, users.email, users.first_name, users.last_na
         (SELECT json_group_object(group_id, state) FROM user_subscriptions
             WHERE user_subscriptions.user_id = users.id)
     END AS subscription_map
+"""
+
+_SQLITE_PROFILES: Final = (
+    _SQLITE_SELECT  # noqa: S608 - constant texts; values are bound parameters
+    + """
 FROM (
     SELECT user_id AS id FROM aliases WHERE workspace_id = :workspace_id
         AND label = :customer_label AND name IN (SELECT value FROM json_each(:customer_ids))
@@ -378,14 +430,15 @@ FROM (
         AND label = :phone_label AND name IN (SELECT value FROM json_each(:phones))
     UNION
     SELECT id FROM users WHERE workspace_id = :workspace_id
-        AND email IN (SELECT value FROM json_each(:emails))
+        AND email IN (SELECT value FROM json_each(:attribute_emails))
     UNION
     SELECT id FROM users WHERE workspace_id = :workspace_id
-        AND phone IN (SELECT value FROM json_each(:phones))
+        AND phone IN (SELECT value FROM json_each(:attribute_phones))
 ) AS wanted
 CROSS JOIN users ON users.id = wanted.id AND users.workspace_id = :workspace_id
 ORDER BY users.id
 """
+)
 
 
 @functools.lru_cache(maxsize=2)
@@ -409,8 +462,29 @@ def _profiles_statement(backend: str) -> sa.TextClause:
         sa.bindparam("customer_label", ALIAS_CUSTOMER_ID, type_=sa.Text),
         sa.bindparam("email_label", ALIAS_EMAIL, type_=sa.Text),
         sa.bindparam("phone_label", ALIAS_PHONE, type_=sa.Text),
-        *[sa.bindparam(name, type_=key_type) for name in ("customer_ids", "emails", "phones")],
+        *[
+            sa.bindparam(name, type_=key_type)
+            for name in ("customer_ids", "emails", "phones", "attribute_emails", "attribute_phones")
+        ],
     )
+    return _typed(statement)
+
+
+@functools.lru_cache(maxsize=2)
+def _profile_by_id_statement(backend: str) -> sa.TextClause:
+    """One profile by id, read as the preload reads it (a hot key's candidate on demand)."""
+    select = _PG_SELECT if backend == "postgresql" else _SQLITE_SELECT
+    statement = sa.text(
+        select + "FROM users WHERE users.id = :user_id AND users.workspace_id = :workspace_id"
+    ).bindparams(
+        sa.bindparam("workspace_id", type_=sa.BigInteger),
+        sa.bindparam("backfill_id", type_=sa.BigInteger),
+        sa.bindparam("user_id", type_=sa.BigInteger),
+    )
+    return _typed(statement)
+
+
+def _typed(statement: sa.TextClause) -> sa.TextClause:
     return statement.columns(
         *[users.c[name] for name in _PROFILE_COLUMNS],
         sa.column("alias_map", sa.JSON),
@@ -418,19 +492,111 @@ def _profiles_statement(backend: str) -> sa.TextClause:
     )  # type: ignore[return-value]
 
 
-def _best(candidates: list[Profile]) -> Profile:
+SortKey = tuple[int, int, float, tuple[int, int]]
+
+
+def _sort_key(
+    has_external_id: bool, last_activity: datetime | None, rank: tuple[int, int]
+) -> SortKey:
     """``external_id`` first, then most recently active, then the oldest profile."""
+    activity = last_activity.timestamp() if last_activity else 0.0
+    return (0 if has_external_id else 1, 0 if last_activity else 1, -activity, rank)
 
-    def sort_key(p: Profile) -> tuple[int, int, float, tuple[int, int]]:
-        activity = p.last_activity.timestamp() if p.last_activity else 0.0
-        return (
-            0 if p.external_id else 1,
-            0 if p.last_activity else 1,
-            -activity,
-            p.rank,
+
+def _profile_key(p: Profile) -> SortKey:
+    return _sort_key(bool(p.external_id), p.last_activity, p.rank)
+
+
+def _best(candidates: list[Profile]) -> Profile:
+    return min(candidates, key=_profile_key)
+
+
+def _loaded_profile(row: sa.Row[Any]) -> Profile:
+    """A profile as the preload statement (or its by-id variant) returns it."""
+    profile = _profile_from_row(row, dict(row.alias_map or {}))
+    for group_id, state in (row.subscription_map or {}).items():
+        profile.subscriptions[int(group_id)] = state
+    return profile
+
+
+@dataclass(slots=True)
+class _Ranking:
+    """A hot key's stored candidates, best first, as far as they have been read."""
+
+    entries: list[tuple[SortKey, int]] = field(default_factory=list)
+    exhausted: bool = False
+    skip: int = 0
+    """Entries before this one are in memory already (profiles never leave memory)."""
+
+
+class _StoreReader:
+    """What a batch reads from the store after its preload: hot keys, on demand."""
+
+    def __init__(self, conn: sa.Connection, workspace_id: int, backfill_id: int | None) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        self.backfill_id = backfill_id
+        self.rankings: dict[tuple[str, str, bool], _Ranking] = {}
+
+    def hot_keys(self, column: sa.ColumnElement[Any], values: Sequence[str]) -> set[str]:
+        """Which of ``values`` more than ``HOT_KEY_LIMIT`` profiles hold (one statement)."""
+        if not values:
+            return set()
+        base = sa.select(column.label("held")).where(users.c.workspace_id == self.workspace_id)
+        held = restricted(self.conn, base, column, values).subquery()
+        query = sa.select(held.c.held).group_by(held.c.held).having(sa.func.count() > HOT_KEY_LIMIT)
+        return {str(value) for value in self.conn.execute(query).scalars()}
+
+    def next_candidate(
+        self, field: str, key: str, unbound: bool, loaded: Mapping[int, Profile]
+    ) -> tuple[SortKey, int] | None:
+        """The best stored candidate not in memory: (its sort key, its id), or ``None``."""
+        ranking = self.rankings.setdefault((field, key, unbound), _Ranking())
+        while True:
+            entries = ranking.entries
+            while ranking.skip < len(entries) and entries[ranking.skip][1] in loaded:
+                ranking.skip += 1
+            if ranking.skip < len(entries):
+                return entries[ranking.skip]
+            if ranking.exhausted:
+                return None
+            self._read_page(field, key, unbound, ranking)
+
+    def _read_page(self, field: str, key: str, unbound: bool, ranking: _Ranking) -> None:
+        column = users.c.email if field == "email" else users.c.phone
+        has_external = sa.and_(users.c.external_id.is_not(None), users.c.external_id != "")
+        query = (
+            sa.select(users.c.id, has_external.label("has_external"), users.c.last_activity)
+            .where(users.c.workspace_id == self.workspace_id, column == key)
+            .order_by(
+                sa.case((has_external, 0), else_=1),
+                sa.case((users.c.last_activity.is_(None), 1), else_=0),
+                users.c.last_activity.desc(),
+                users.c.id,
+            )
+            .limit(HOT_PAGE)
+            .offset(len(ranking.entries))
         )
+        if unbound:
+            bound = sa.exists().where(
+                aliases.c.user_id == users.c.id, aliases.c.label == ALIAS_CUSTOMER_ID
+            )
+            query = query.where(~bound)
+        rows = self.conn.execute(query).all()
+        ranking.entries.extend(
+            (_sort_key(bool(row.has_external), row.last_activity, (0, int(row.id))), int(row.id))
+            for row in rows
+        )
+        ranking.exhausted = len(rows) < HOT_PAGE
 
-    return min(candidates, key=sort_key)
+    def profile(self, user_id: int) -> Profile:
+        statement = _profile_by_id_statement(self.conn.dialect.name)
+        parameters = {
+            "workspace_id": self.workspace_id,
+            "backfill_id": self.backfill_id,
+            "user_id": user_id,
+        }
+        return _loaded_profile(self.conn.execute(statement, parameters).one())
 
 
 def _profile_from_row(row: sa.Row[Any], alias_map: dict[str, str]) -> Profile:
