@@ -86,7 +86,9 @@ def test_concurrent_starts_make_one_backfill_and_a_second_start_is_refused(
         codes = sorted(code for code, _, _ in results)
         assert codes == [0, 69], results
         loser = flat(next(err for code, _, err in results if code == 69))
-        assert "cannot start: the backfill of emulator-shop.myshopify.com is already" in loser
+        # The loser finds the winner running, or (a fast run on a small store) done.
+        refusal = "cannot start: the backfill of emulator-shop.myshopify.com "
+        assert f"{refusal}is already" in loser or f"{refusal}already completed" in loser, loser
         winner = next(out for code, out, _ in results if code == 0)
         assert json.loads(winner)["status"] == "completed"
 
