@@ -64,6 +64,8 @@ def test_demo_text_prints_the_report_and_can_run_twice(tmp_path: Path) -> None:
     for output in outputs:
         assert "Shopify historical backfill of emulator-shop.myshopify.com: completed" in output
         assert "no SMTP host configured, written to" in output
+        # The preview's customer count is the window's; the report's also has its buyers.
+        assert "created in the window; the buyers of its orders are imported too" in output
     runs = list((tmp_path / "var" / "demo").iterdir())
     assert len(runs) == 2, "each demo gets its own folder"
 

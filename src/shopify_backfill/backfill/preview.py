@@ -246,7 +246,8 @@ def render_preview(preview: Preview) -> str:
         f"window            {preview.window.start:%Y-%m-%d %H:%M} -> "
         f"{preview.window.end:%Y-%m-%d %H:%M} UTC (90 days before the connection)",
         f"customers         {report.customers_in_window}"
-        + ("" if report.counts_exact else " (approximate)"),
+        + ("" if report.counts_exact else " (approximate)")
+        + " created in the window; the buyers of its orders are imported too",
         f"orders            {report.orders_in_window}",
         f"syncs             {', '.join(preview.syncs)}",
         f"extraction        {preview.mode}",
