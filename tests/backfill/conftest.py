@@ -1,91 +1,48 @@
 """Backfill fixtures: an in-process emulator, isolated services, a connected store.
 
-The emulator runs on the real clock (bulk jobs on real threads); tests keep stores small
-and polls short so that a full run takes a second or two.
+The shop helpers live in ``tests/shop_fixtures.py`` (shared with the campaign tests) and
+are re-exported here for the test modules of this folder.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from graphql import GraphQLSchema
-from pydantic import SecretStr
 
-from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.runner import RunOptions, RunOutcome, run_backfill
-from shopify_backfill.backfill.store import BackfillRow
+from shop_fixtures import (
+    FAST_BULK,
+    FAST_RETRY,
+    RECIPIENTS,
+    STORE_NOW,
+    Shop,
+    close_shop,
+    connect,
+    open_shop,
+    start_and_run,
+)
 from shopify_backfill.config import Settings
-from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.transport import EmulatorTransport
-from shopify_backfill.profiles.workspaces import create_workspace
-from shopify_backfill.shopify.bulk import BulkPolicy
-from shopify_backfill.shopify.connections import save_connection, verify_token
-from shopify_backfill.shopify.retry import RetryPolicy
 from shopify_backfill.wiring import Services, build_services
 
-STORE_NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+__all__ = [
+    "FAST_BULK",
+    "FAST_RETRY",
+    "POSTGRES_URL",
+    "RECIPIENTS",
+    "STORE_NOW",
+    "Shop",
+    "connect",
+    "fast_settings",
+    "start_and_run",
+]
+
 POSTGRES_URL = os.environ.get(
     "SHOPIFY_BACKFILL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.1)
-FAST_BULK = BulkPolicy(poll_initial=0.02, poll_max=0.1)
-RECIPIENTS = ("merchant@example.com", "ops@example.com")
-
-
-@dataclass
-class Shop:
-    """A running in-process emulator and what a client needs to reach it."""
-
-    store: ShopStore
-    runtime: EmulatorRuntime
-    transport: EmulatorTransport
-    token: str
-
-    @property
-    def domain(self) -> str:
-        return self.store.shop_domain
-
-    @property
-    def api_url(self) -> str:
-        return f"https://{self.store.shop_domain}"
-
-    def options(self, **overrides: Any) -> RunOptions:
-        values: dict[str, Any] = {
-            "transport": self.transport,
-            "retry": FAST_RETRY,
-            "bulk_policy": FAST_BULK,
-        }
-        values.update(overrides)
-        return RunOptions(**values)
-
-
-def open_shop(
-    schema: GraphQLSchema,
-    *,
-    customers: int,
-    orders: int,
-    seed: int,
-    config: EmulatorConfig | None = None,
-    path: Path | None = None,
-) -> Shop:
-    store = ShopStore.generate(path, customers=customers, orders=orders, seed=seed, now=STORE_NOW)
-    app = create_emulator_app(store, schema=schema, config=config or EmulatorConfig())
-    runtime: EmulatorRuntime = app.state.runtime
-    return Shop(store, runtime, EmulatorTransport(app), runtime.seed_grant.token)
-
-
-def close_shop(shop: Shop) -> None:
-    shop.runtime.bulk.shutdown()
-    shop.transport.close()
-    shop.store.close()
 
 
 @pytest.fixture
@@ -128,44 +85,3 @@ def make_services(tmp_path: Path) -> Iterator[Any]:
     yield factory
     for services in built:
         services.dispose()
-
-
-def connect(
-    services: Services,
-    shop: Shop,
-    *,
-    workspace: str = "acme",
-    emails: tuple[str, ...] = RECIPIENTS,
-    token: str | None = None,
-) -> BackfillRow:
-    """Connect ``shop`` to a new workspace as of the store's "now"; the backfill row."""
-    secret = SecretStr(token or shop.token)
-    scopes = verify_token(
-        shop_domain=shop.domain,
-        token=secret,
-        api_url=shop.api_url,
-        api_version=services.settings.api_version,
-        transport=shop.transport,
-    )
-    with services.engine.begin() as conn:
-        workspace_id = create_workspace(conn, workspace, notification_emails=list(emails))
-        save_connection(
-            conn,
-            services.cipher,
-            workspace_id=workspace_id,
-            shop_domain=shop.domain,
-            token=secret,
-            scopes=scopes,
-            api_url=shop.api_url,
-            api_version=services.settings.api_version,
-            now=shop.store.now,
-        )
-        return requests.open_backfill(
-            conn, workspace_id=workspace_id, shop_domain=shop.domain, now=datetime.now(UTC)
-        )
-
-
-def start_and_run(services: Services, row: BackfillRow, options: RunOptions) -> RunOutcome:
-    with services.engine.begin() as conn:
-        requests.start(conn, row, now=datetime.now(UTC))
-    return run_backfill(services, row.id, options)
