@@ -847,24 +847,9 @@ class _BulkPlan:
         plain: dict[str, list[FieldNode]] = {}
         for key, field_nodes in fields.items():
             name = field_nodes[0].name.value
-            field_def = object_type.fields.get(name)
-            named = get_named_type(field_def.type) if field_def else None
-            if (
-                field_def is not None
-                and named is not None
-                and named.name.endswith("Connection")
-                and isinstance(named, GraphQLObjectType)
-            ):
-                iterate = self.executor.bulk_children.get((object_type.name, name))
-                if iterate is None:
-                    raise BulkQueryError(
-                        f"the emulator cannot export the nested connection "
-                        f"{object_type.name}.{name} in bulk"
-                    )
-                args = get_argument_values(field_def, field_nodes[0], {})
-                node_type = get_named_type(named.fields["nodes"].type)
-                if not isinstance(node_type, GraphQLObjectType):
-                    raise BulkQueryError(f"{named.name} has no object node type")
+            nested = _nested_connection(self.executor, object_type, field_nodes)
+            if nested is not None:
+                iterate, args, node_type = nested
                 child = _BulkPlan(
                     self.executor,
                     self.runner,
@@ -996,6 +981,32 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
+
+
+def _nested_connection(
+    executor: Executor, object_type: GraphQLObjectType, field_nodes: list[FieldNode]
+) -> tuple[BulkChildren, dict[str, Any], GraphQLObjectType] | None:
+    """For a nested connection field: how the export iterates it, its arguments and its
+    node type (``None`` for any other field); one the export cannot serve is an error."""
+    name = field_nodes[0].name.value
+    field_def = object_type.fields.get(name)
+    named = get_named_type(field_def.type) if field_def else None
+    if (
+        field_def is None
+        or not isinstance(named, GraphQLObjectType)
+        or not named.name.endswith("Connection")
+    ):
+        return None
+    iterate = executor.bulk_children.get((object_type.name, name))
+    if iterate is None:
+        raise BulkQueryError(
+            f"the emulator cannot export the nested connection {object_type.name}.{name} in bulk"
+        )
+    args = get_argument_values(field_def, field_nodes[0], {})
+    node_type = get_named_type(named.fields["nodes"].type)
+    if not isinstance(node_type, GraphQLObjectType):
+        raise BulkQueryError(f"{named.name} has no object node type")
+    return iterate, args, node_type
 
 
 def _connection_node_fields(nodes: list[FieldNode]) -> list[FieldNode]:
@@ -1211,24 +1222,9 @@ class _Run:
         children = []
         plain: dict[str, list[FieldNode]] = {}
         for key, field_nodes in fields.items():
-            name = field_nodes[0].name.value
-            field_def = object_type.fields.get(name)
-            named = get_named_type(field_def.type) if field_def else None
-            if (
-                named is not None
-                and named.name.endswith("Connection")
-                and isinstance(named, GraphQLObjectType)
-            ):
-                iterate = self.executor.bulk_children.get((object_type.name, name))
-                if iterate is None:
-                    raise BulkQueryError(
-                        f"the emulator cannot export the nested connection "
-                        f"{object_type.name}.{name} in bulk"
-                    )
-                args = get_argument_values(field_def, field_nodes[0], {})
-                node_type = get_named_type(named.fields["nodes"].type)
-                if not isinstance(node_type, GraphQLObjectType):
-                    raise BulkQueryError(f"{named.name} has no object node type")
+            nested = _nested_connection(self.executor, object_type, field_nodes)
+            if nested is not None:
+                iterate, args, node_type = nested
                 children.append(
                     (node_type, _connection_node_fields(field_nodes), iterate(self.ctx, args, doc))
                 )
