@@ -6,7 +6,6 @@ are re-exported here for the test modules of this folder.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from shop_fixtures import (
 )
 from shopify_backfill.config import Settings
 from shopify_backfill.wiring import Services, build_services
+from store_engines import POSTGRES_URL
 
 __all__ = [
     "FAST_BULK",
@@ -39,10 +39,6 @@ __all__ = [
     "fast_settings",
     "start_and_run",
 ]
-
-POSTGRES_URL = os.environ.get(
-    "SHOPIFY_BACKFILL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @pytest.fixture

@@ -22,37 +22,27 @@ from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.profiles import (
     LoadContext,
     LoadResult,
-    create_engine,
     create_shop_connection,
     create_workspace,
     export_profiles,
     insert_profile,
     load_batch,
-    scratch_postgres_schema,
-    upgrade,
 )
 from shopify_backfill.shopify.records import Customer, Order
+from store_engines import BACKENDS, migrated_engine
 
-from .conftest import POSTGRES_URL, Shop, connect, start_and_run
+from .conftest import Shop, connect, start_and_run
 
 NOW = datetime(2026, 7, 2, tzinfo=UTC)
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        sqlite_engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('report') / 'db'}")
-        upgrade(sqlite_engine)
-        yield sqlite_engine
-        sqlite_engine.dispose()
-    else:
-        with scratch_postgres_schema(POSTGRES_URL, prefix="test_report") as pg_engine:
-            yield pg_engine
+    """A migrated store, on each backend."""
+    with migrated_engine(request.param, tmp_path_factory.mktemp("report"), "test_report") as built:
+        yield built
 
 
 @dataclass

@@ -32,26 +32,18 @@ from shopify_backfill.backfill.store import (
 )
 from shopify_backfill.backfill.tables import backfills, email_outbox, notifications
 from shopify_backfill.backfill.window import window_for
-from shopify_backfill.profiles import create_engine, scratch_postgres_schema, upgrade
 from shopify_backfill.profiles.schema import metadata
 from shopify_backfill.profiles.workspaces import create_shop_connection, create_workspace
-
-from .conftest import POSTGRES_URL
+from store_engines import BACKENDS, migrated_engine
 
 CONNECTED = datetime(2026, 7, 1, tzinfo=UTC)
 SHOP = "acme.myshopify.com"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        sqlite = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
-        upgrade(sqlite)
-        yield sqlite
-        sqlite.dispose()
-    else:
-        with scratch_postgres_schema(POSTGRES_URL, prefix="test_backfill") as pg:
-            yield pg
+    with migrated_engine(request.param, tmp_path, "test_backfill") as built:
+        yield built
 
 
 def _connected(engine: Engine, name: str = "acme") -> tuple[int, int]:

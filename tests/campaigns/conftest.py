@@ -7,11 +7,9 @@ workspace on top.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,39 +20,26 @@ from shopify_backfill.campaigns.tables import triggered_messages
 from shopify_backfill.profiles import (
     LoadContext,
     LoadResult,
-    create_engine,
     create_shop_connection,
     create_workspace,
     load_batch,
-    scratch_postgres_schema,
-    upgrade,
 )
 from shopify_backfill.shopify.records import Customer, Order
+from store_engines import BACKENDS, migrated_engine
 
-POSTGRES_URL = os.environ.get(
-    "SHOPIFY_BACKFILL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CONNECTED_AT = datetime(2026, 7, 1, tzinfo=UTC)
 SHOP = "test-shop.myshopify.com"
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """A migrated store, on each backend."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("campaigns") / "store.db"
-        sqlite_engine = create_engine(f"sqlite:///{path}")
-        upgrade(sqlite_engine)
-        yield sqlite_engine
-        sqlite_engine.dispose()
-    else:
-        with scratch_postgres_schema(POSTGRES_URL, prefix="test_campaigns") as pg_engine:
-            yield pg_engine
+    with migrated_engine(
+        request.param, tmp_path_factory.mktemp("campaigns"), "test_campaigns"
+    ) as built:
+        yield built
 
 
 @dataclass

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 import shopify_backfill
-from conftest import POSTGRES_URL, Store
+from conftest import Store
 from shopify_backfill.errors import ConfigError
 from shopify_backfill.profiles import (
     create_engine,
@@ -26,6 +26,7 @@ from shopify_backfill.profiles import (
 )
 from shopify_backfill.profiles.db import alembic_config
 from shopify_backfill.profiles.schema import metadata, purchases, users
+from store_engines import POSTGRES_URL
 
 
 def _import_every_table_module() -> None:

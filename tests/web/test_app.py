@@ -15,14 +15,14 @@ from sqlalchemy.engine import Engine
 import shopify_backfill.backfill.tables
 import shopify_backfill.campaigns.tables
 import shopify_backfill.web.tables
-from shopify_backfill.profiles import create_engine, scratch_postgres_schema, upgrade
+from shopify_backfill.profiles import upgrade
 from shopify_backfill.profiles.db import alembic_config
 from shopify_backfill.profiles.schema import metadata
+from store_engines import BACKENDS, migrated_engine
 
 from .conftest import Web
 
 WEB_TABLES = {"web_users", "web_sessions", "api_keys", "oauth_states"}
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 API_ROUTES = {
     ("GET", "/api/v1/me"),
@@ -83,20 +83,12 @@ def test_revision_0004_follows_0003() -> None:
     assert revision is not None and revision.down_revision == "0003"
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(params=BACKENDS)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        built = create_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'store.db'}")
-        upgrade(built)
+    with migrated_engine(request.param, tmp_path_factory.mktemp("web"), "test_web") as built:
         yield built
-        built.dispose()
-    else:
-        with scratch_postgres_schema(POSTGRES_URL, prefix="test_web") as pg_engine:
-            yield pg_engine
 
 
 def test_migrated_store_matches_the_web_tables(engine: Engine) -> None:
