@@ -44,8 +44,9 @@ from pydantic import SecretStr
 from shopify_backfill.backfill import requests
 from shopify_backfill.config import Settings
 from shopify_backfill.profiles import create_engine, create_shop_connection, upgrade
+from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace
-from shopify_backfill.shopify.connections import save_connection, verify_token
+from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.wiring import build_services
 
 TOKEN = "shpat_bench_backfill_e2e"  # noqa: S105 - the emulator's seeded test token

@@ -32,11 +32,11 @@ import httpx
 import psutil
 
 from shopify_backfill.config import Settings
-from shopify_backfill.emulator.app import create_emulator_app
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.transport import EmulatorTransport
 from shopify_backfill.shopify.queries import bulk_orders_query, window_filter
 from shopify_backfill.shopify.schema import load_schema
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.store import ShopStore
+from shopify_emulator.transport import EmulatorTransport
 
 RUN = """mutation Run($query: String!) {
   bulkOperationRunQuery(query: $query, groupObjects: false) {

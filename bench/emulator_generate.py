@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shopify_backfill.emulator.store import ShopStore
+from shopify_emulator.store import ShopStore
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
 

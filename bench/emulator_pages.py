@@ -27,12 +27,12 @@ from typing import Any
 import httpx
 
 from shopify_backfill.config import Settings
-from shopify_backfill.emulator.app import create_emulator_app
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.throttle import ManualClock
-from shopify_backfill.emulator.transport import EmulatorTransport
 from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.schema import load_schema
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.store import ShopStore
+from shopify_emulator.throttle import ManualClock
+from shopify_emulator.transport import EmulatorTransport
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
 

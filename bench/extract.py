@@ -26,10 +26,10 @@ import httpx
 import psutil
 
 from shopify_backfill.clock import SystemClock
-from shopify_backfill.emulator.store import ShopStore
 from shopify_backfill.shopify.client import AdminClient
 from shopify_backfill.shopify.extract import ExtractionCheckpoint, Extractor
 from shopify_backfill.shopify.records import Order
+from shopify_emulator.store import ShopStore
 
 TOKEN = "shpat_bench_extract"  # noqa: S105 - the emulator's seeded test token
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

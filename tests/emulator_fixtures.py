@@ -29,11 +29,12 @@ import uvicorn
 from graphql import GraphQLSchema
 
 from shopify_backfill.config import API_VERSION, Settings
-from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig, FaultPlan
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.throttle import ManualClock
-from shopify_backfill.emulator.transport import EmulatorTransport
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import EmulatorConfig, FaultPlan
+from shopify_emulator.runtime import EmulatorRuntime
+from shopify_emulator.store import ShopStore
+from shopify_emulator.throttle import ManualClock
+from shopify_emulator.transport import EmulatorTransport
 
 STORE_NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 BULK_FIELDS = (

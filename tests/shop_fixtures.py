@@ -20,15 +20,17 @@ from pydantic import SecretStr
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.runner import AfterBatchHook, RunOptions, RunOutcome, run_backfill
 from shopify_backfill.backfill.store import BackfillRow
-from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.transport import EmulatorTransport
+from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace
 from shopify_backfill.shopify.bulk import BulkPolicy
-from shopify_backfill.shopify.connections import save_connection, verify_token
 from shopify_backfill.shopify.retry import RetryPolicy
+from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.wiring import Services
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.runtime import EmulatorRuntime
+from shopify_emulator.store import ShopStore
+from shopify_emulator.transport import EmulatorTransport
 
 STORE_NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.1)

@@ -75,7 +75,7 @@ LITERALS = _graphql_literals()
 
 def test_the_literal_scan_sees_the_emulator_and_bench_queries() -> None:
     places = {place.split(":")[0] for place, _ in LITERALS}
-    assert "src/shopify_backfill/emulator/selfcheck.py" in places
+    assert "src/shopify_emulator/selfcheck.py" in places
     assert "bench/emulator_bulk_export.py" in places
     assert any(place.startswith("tests/") for place in places)
 

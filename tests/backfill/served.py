@@ -24,8 +24,9 @@ from pydantic import SecretStr
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.store import BackfillRow
 from shopify_backfill.config import Settings
+from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace
-from shopify_backfill.shopify.connections import save_connection, verify_token
+from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.wiring import build_services
 
 from .conftest import RECIPIENTS, STORE_NOW

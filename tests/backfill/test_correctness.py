@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shopify_backfill.backfill.window import window_for
 from shopify_backfill.profiles import datapoint_total, export_profiles, scratch_postgres_schema
 from shopify_backfill.profiles.types import json_dumps
+from shopify_backfill.window import window_for
 from shopify_backfill.wiring import Services
 
 from .conftest import POSTGRES_URL, Shop, connect, fast_settings, start_and_run
@@ -24,7 +24,7 @@ def backend_services(
     if request.param == "sqlite":
         yield make_services
         return
-    from shopify_backfill.shopify.connections import TokenCipher
+    from shopify_backfill.profiles.connections import TokenCipher
 
     with scratch_postgres_schema(POSTGRES_URL, prefix="test_backfill_e2e") as engine:
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from shopify_backfill.backfill.commands import make_preview
 from shopify_backfill.campaigns import add_campaigns, parse_spec
+from shopify_backfill.wiring import make_preview
 
 from .conftest import Shop, connect
 

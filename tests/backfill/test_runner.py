@@ -10,15 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.commands import make_preview, refuse_missing_scopes
 from shopify_backfill.backfill.notify import list_notifications
 from shopify_backfill.backfill.runner import run_backfill, staging_path
 from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import get_backfill
-from shopify_backfill.emulator.config import FaultPlan
 from shopify_backfill.profiles import LoadContext, LoadResult
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.retry import RetryPolicy
+from shopify_backfill.wiring import make_preview, refuse_missing_scopes
+from shopify_emulator.config import FaultPlan
 
 from .conftest import Shop, connect, start_and_run
 from .snapshots import store_snapshot

@@ -31,9 +31,9 @@ from shopify_backfill.backfill.store import (
     save_progress,
 )
 from shopify_backfill.backfill.tables import backfills, email_outbox, notifications
-from shopify_backfill.backfill.window import window_for
 from shopify_backfill.profiles.schema import metadata
 from shopify_backfill.profiles.workspaces import create_shop_connection, create_workspace
+from shopify_backfill.window import window_for
 from store_engines import BACKENDS, migrated_engine
 
 CONNECTED = datetime(2026, 7, 1, tzinfo=UTC)

@@ -16,7 +16,7 @@ from shop_fixtures import STORE_NOW, Shop, start_and_run
 from shopify_backfill.backfill.store import BackfillRow
 from shopify_backfill.campaigns import trigger_hook
 from shopify_backfill.config import Settings
-from shopify_backfill.shopify.connections import TokenCipher
+from shopify_backfill.profiles.connections import TokenCipher
 from shopify_backfill.wiring import Services
 
 __all__ = ["STORE_NOW", "Shop", "connect", "open_shop", "services_for", "start_and_run"]

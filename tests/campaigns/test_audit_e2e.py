@@ -36,13 +36,14 @@ from shopify_backfill.campaigns import (
     resume_paused_by_audit,
     trigger_hook,
 )
-from shopify_backfill.campaigns.report import audit_lines, risk_section_provider
+from shopify_backfill.campaigns.report import audit_lines
 from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.campaigns.tables import triggered_messages
 from shopify_backfill.profiles import LoadContext, load_batch
+from shopify_backfill.profiles.connections import load_connection
 from shopify_backfill.profiles.schema import users
-from shopify_backfill.shopify.connections import load_connection
 from shopify_backfill.wiring import Services
+from shopify_backfill.wiring.risk import risk_section_provider
 
 from .records import customer, order
 from .shop import STORE_NOW, Shop, connect, open_shop, services_for, start_and_run
@@ -79,6 +80,7 @@ def run_audit(services: Services, shop: Shop, row: BackfillRow) -> RiskAudit:
                 conn,
                 workspace_id=row.workspace_id,
                 connection_id=connection.id,
+                backfill_id=row.id,
                 batches=window_records(client, row.window, "paginated", services.settings),
             )
 
@@ -245,6 +247,7 @@ def test_without_listening_campaigns_the_window_is_not_read(services: Services, 
             conn,
             workspace_id=row.workspace_id,
             connection_id=row.connection_id,
+            backfill_id=row.id,
             batches=batches(),
         )
     assert read == [], "nothing can trigger, so the window must not be extracted"
@@ -257,6 +260,7 @@ def test_without_listening_campaigns_the_window_is_not_read(services: Services, 
             conn,
             workspace_id=row.workspace_id,
             connection_id=row.connection_id,
+            backfill_id=row.id,
             batches=batches(),
         )
     assert read == [1] and audit.window_read and audit.customers_read == 1

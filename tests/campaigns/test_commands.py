@@ -19,8 +19,8 @@ from emulator_fixtures import serve_on_port
 from shopify_backfill.cli import app
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace
-from shopify_backfill.shopify.connections import save_connection
 from shopify_backfill.wiring import build_services
 
 from .shop import STORE_NOW, open_shop

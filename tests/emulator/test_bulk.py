@@ -18,7 +18,7 @@ from emulator_fixtures import (
     fixture_config,
     start_emulator,
 )
-from shopify_backfill.emulator.bulk import validate_bulk_query
+from shopify_emulator.bulk import validate_bulk_query
 
 pytest_plugins = ["emulator_fixtures"]
 

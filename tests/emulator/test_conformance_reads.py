@@ -25,9 +25,9 @@ import pytest
 from graphql import GraphQLSchema, parse
 
 from shopify_backfill.config import Settings
-from shopify_backfill.emulator.executor import Executor
-from shopify_backfill.emulator.store import ShopStore
 from shopify_backfill.shopify.schema import validation_errors
+from shopify_emulator.executor import Executor
+from shopify_emulator.store import ShopStore
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 MATERIAL = Settings().shopify_material_dir

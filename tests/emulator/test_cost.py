@@ -6,7 +6,7 @@ import pytest
 from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, parse
 
 from emulator_fixtures import CapturedCall, captured_calls
-from shopify_backfill.emulator.cost import actual_cost, pages, requested_cost
+from shopify_emulator.cost import actual_cost, pages, requested_cost
 
 COSTED = [call for call in captured_calls() if (call.body.get("extensions") or {}).get("cost")]
 

@@ -11,15 +11,15 @@ import orjson
 import pytest
 from graphql import FieldNode, GraphQLSchema, NonNullTypeNode, OperationDefinitionNode, parse
 
-from shopify_backfill.emulator.executor import (
+from shopify_backfill.shopify import queries
+from shopify_backfill.shopify.schema import validation_errors
+from shopify_emulator.executor import (
     BulkQueryError,
     Executor,
     ResolveContext,
     parse_gid,
 )
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.shopify import queries
-from shopify_backfill.shopify.schema import validation_errors
+from shopify_emulator.store import ShopStore
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 WINDOW = queries.window_filter(NOW - timedelta(days=90), NOW)

@@ -8,7 +8,7 @@ import httpx
 from graphql import GraphQLSchema
 
 from emulator_fixtures import EmulatorHandle, fixture_config, start_emulator
-from shopify_backfill.emulator.oauth import shopify_hmac, verify_hmac
+from shopify_emulator.oauth import shopify_hmac, verify_hmac
 
 pytest_plugins = ["emulator_fixtures"]
 

@@ -25,17 +25,17 @@ from graphql import (
 )
 
 from emulator_fixtures import EmulatorHandle
-from shopify_backfill.emulator import executor as executor_module
-from shopify_backfill.emulator.executor import (
+from shopify_backfill.shopify import queries
+from shopify_backfill.shopify.schema import validation_errors
+from shopify_emulator import executor as executor_module
+from shopify_emulator.executor import (
     INTERLEAVE_WINDOW,
     BulkQueryError,
     Executor,
     ResolveContext,
 )
-from shopify_backfill.emulator.plans import SerializedMemo
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.shopify import queries
-from shopify_backfill.shopify.schema import validation_errors
+from shopify_emulator.plans import SerializedMemo
+from shopify_emulator.store import ShopStore
 
 pytest_plugins = ["emulator_fixtures"]
 

@@ -10,7 +10,7 @@ from graphql import GraphQLSchema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopify_backfill.emulator.search import (
+from shopify_emulator.search import (
     CUSTOMER_SEARCH,
     ORDER_SEARCH,
     And,
@@ -29,7 +29,7 @@ from shopify_backfill.emulator.search import (
     token_match,
     valid_search_fields,
 )
-from shopify_backfill.emulator.store import ShopStore
+from shopify_emulator.store import ShopStore
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 TZ = ZoneInfo("America/New_York")

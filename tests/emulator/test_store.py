@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from shopify_backfill.emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
-from shopify_backfill.emulator.store import (
+from shopify_backfill.errors import ConfigError, InputError
+from shopify_emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
+from shopify_emulator.store import (
     CUSTOMER_SORTS,
     ORDER_SORTS,
     ShopStore,
     count_rows,
     fetch_page,
 )
-from shopify_backfill.errors import ConfigError, InputError
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 

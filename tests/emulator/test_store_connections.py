@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shopify_backfill.emulator.store import ShopStore
+from shopify_emulator.store import ShopStore
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.synth import email_address_state, money_text, sort_tags
+from shopify_emulator.store import ShopStore
+from shopify_emulator.synth import email_address_state, money_text, sort_tags
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 AMOUNT = re.compile(r"^-?\d+\.\d+$")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emulator_fixtures import EmulatorHandle
-from shopify_backfill.emulator.throttle import CostBuckets, ManualClock, RequestBuckets
+from shopify_emulator.throttle import CostBuckets, ManualClock, RequestBuckets
 
 pytest_plugins = ["emulator_fixtures"]
 

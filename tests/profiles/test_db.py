@@ -156,6 +156,7 @@ def test_scratch_schema_is_isolated_and_dropped() -> None:
                 "WHERE table_schema = current_schema()"
             ).scalar()
         assert schema is not None and schema.startswith("test_scratch_")
+        _import_every_table_module()
         assert tables == len(metadata.tables) + 1  # plus alembic_version
     admin = create_engine(POSTGRES_URL)
     with admin.connect() as conn:

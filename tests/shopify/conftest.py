@@ -17,14 +17,15 @@ from graphql import GraphQLSchema
 from pydantic import SecretStr
 
 from shopify_backfill.clock import Clock, SystemClock, VirtualClock
-from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig, FaultPlan
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.transport import EmulatorTransport
 from shopify_backfill.shopify.bulk import BulkPolicy
 from shopify_backfill.shopify.client import AdminClient
-from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, Extractor, Mode
+from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, ExtractionMode, Extractor
 from shopify_backfill.shopify.retry import RetryPolicy
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import EmulatorConfig, FaultPlan
+from shopify_emulator.runtime import EmulatorRuntime
+from shopify_emulator.store import ShopStore
+from shopify_emulator.transport import EmulatorTransport
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 WINDOW_START = NOW - timedelta(days=90)
@@ -139,7 +140,7 @@ def expected_ids(
 
 def extract_all(
     emulator: Emulator,
-    mode: Mode,
+    mode: ExtractionMode,
     staging: Path,
     *,
     checkpoint: ExtractionCheckpoint | None = None,

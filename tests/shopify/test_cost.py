@@ -20,7 +20,6 @@ from graphql import (
     parse,
 )
 
-from shopify_backfill.emulator.cost import ZERO_COST_TYPES, requested_cost
 from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.cost import FREE_OBJECT_FIELDS, estimate_cost
 from shopify_backfill.shopify.paginate import (
@@ -29,6 +28,7 @@ from shopify_backfill.shopify.paginate import (
     NESTED_SHIPPING_LINES,
     largest_page,
 )
+from shopify_emulator.cost import ZERO_COST_TYPES, requested_cost
 
 SIZES = (1, 10, 50, 90, 150, 250)
 PAGE_VARIABLES: dict[str, dict[str, Any]] = {

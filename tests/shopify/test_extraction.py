@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, Mode
+from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, ExtractionMode
 from shopify_backfill.shopify.records import Customer, Order
 
 from .conftest import expected_ids, extract_all
@@ -37,7 +37,7 @@ def _collect(batches: list[Batch]) -> tuple[Counter[str], Counter[str], dict[str
 @pytest.mark.parametrize("mode", ["bulk", "paginated"])
 @pytest.mark.parametrize(("seed", "customers", "orders"), [(1, 40, 150), (7, 120, 700)])
 def test_window_exactly_once(
-    make_emulator: Any, tmp_path: Path, mode: Mode, seed: int, customers: int, orders: int
+    make_emulator: Any, tmp_path: Path, mode: ExtractionMode, seed: int, customers: int, orders: int
 ) -> None:
     emulator = make_emulator(customers=customers, orders=orders, seed=seed)
     want_orders, want_customers, want_items = expected_ids(emulator.store)
@@ -69,7 +69,9 @@ def test_both_modes_agree_on_record_contents(make_emulator: Any, tmp_path: Path)
 
 
 @pytest.mark.parametrize("mode", ["bulk", "paginated"])
-def test_resume_at_every_batch_boundary(make_emulator: Any, tmp_path: Path, mode: Mode) -> None:
+def test_resume_at_every_batch_boundary(
+    make_emulator: Any, tmp_path: Path, mode: ExtractionMode
+) -> None:
     emulator = make_emulator(customers=50, orders=220, seed=5)
     want_orders, want_customers, _ = expected_ids(emulator.store)
     staging = tmp_path / "staging.db"

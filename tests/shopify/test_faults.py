@@ -13,7 +13,7 @@ import pytest
 
 from shopify_backfill.shopify.bulk import ReconciliationError
 from shopify_backfill.shopify.errors import ScopeError, Throttled
-from shopify_backfill.shopify.extract import Batch, Mode
+from shopify_backfill.shopify.extract import Batch, ExtractionMode
 from shopify_backfill.shopify.records import Order
 from shopify_backfill.shopify.retry import RetryPolicy
 
@@ -51,7 +51,7 @@ def _assert_exact(emulator: Any, batches: list[Batch]) -> None:
     ids=["5xx", "resets", "slow"],
 )
 def test_request_faults_are_retried_to_an_exact_result(
-    make_emulator: Any, tmp_path: Path, mode: Mode, switch: dict[str, Any]
+    make_emulator: Any, tmp_path: Path, mode: ExtractionMode, switch: dict[str, Any]
 ) -> None:
     emulator = make_emulator(customers=40, orders=160, seed=2)
     emulator.faults(**switch)

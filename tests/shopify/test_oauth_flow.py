@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from shopify_backfill.config import REQUIRED_SCOPES, Settings
-from shopify_backfill.emulator.config import EmulatorConfig
+from shopify_backfill.profiles.connections import TokenCipher, load_connection, save_connection
 from shopify_backfill.profiles.db import create_engine, upgrade
 from shopify_backfill.profiles.workspaces import create_workspace
-from shopify_backfill.shopify.connections import TokenCipher, load_connection, save_connection
 from shopify_backfill.shopify.errors import OAuthError
 from shopify_backfill.shopify.oauth import (
     callback_hmac,
@@ -25,6 +24,7 @@ from shopify_backfill.shopify.oauth import (
     verify_callback,
 )
 from shopify_backfill.shopify.preflight import run_preflight
+from shopify_emulator.config import EmulatorConfig
 
 from .conftest import BASE_URL, NOW, WINDOW_START, Emulator
 

@@ -23,14 +23,15 @@ from graphql import GraphQLSchema
 
 from shopify_backfill.campaigns import add_campaigns, parse_spec
 from shopify_backfill.config import Settings
-from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.transport import EmulatorTransport
 from shopify_backfill.profiles.schema import workspaces
 from shopify_backfill.web import create_app
 from shopify_backfill.web.accounts import add_user
 from shopify_backfill.wiring import Services, build_services
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.runtime import EmulatorRuntime
+from shopify_emulator.store import ShopStore
+from shopify_emulator.transport import EmulatorTransport
 
 PASSWORD = "correct horse battery"
 BASE_URL = "https://testserver"

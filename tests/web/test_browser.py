@@ -21,12 +21,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from emulator_fixtures import serve_on_port
 from shopify_backfill.backfill.tables import backfills
 from shopify_backfill.campaigns import list_campaigns
-from shopify_backfill.emulator.app import EmulatorRuntime, create_emulator_app
-from shopify_backfill.emulator.config import DEFAULT_GRANTABLE_SCOPES, EmulatorConfig, FaultPlan
-from shopify_backfill.emulator.store import ShopStore
 from shopify_backfill.web import create_app
 from shopify_backfill.web.accounts import add_user
 from shopify_backfill.wiring import build_services
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import DEFAULT_GRANTABLE_SCOPES, EmulatorConfig, FaultPlan
+from shopify_emulator.runtime import EmulatorRuntime
+from shopify_emulator.store import ShopStore
 
 from .conftest import PASSWORD, READ_ONLY_LEGACY, store_now, web_settings
 from .served import bound_socket, serve_socket, url_of

@@ -18,18 +18,19 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from shopify_backfill.backfill.states import ExtractionMode, Status
-from shopify_backfill.backfill.window import Window
+from shopify_backfill.backfill.states import Status
 from shopify_backfill.config import Settings
 from shopify_backfill.mapping import CustomerIntent, MappingOptions, OrderIntent, map_record
 from shopify_backfill.mapping.datapoints import order_points
 from shopify_backfill.profiles.workspaces import connection_settings
 from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.client import AdminClient
+from shopify_backfill.shopify.extract import ExtractionMode
 from shopify_backfill.shopify.oauth import install_url
 from shopify_backfill.shopify.paginate import PagedReader
 from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
 from shopify_backfill.shopify.records import Order
+from shopify_backfill.window import Window
 
 SAMPLE_SIZE = 50
 DEFAULT_SYNCS = ("Order Created event", "purchase events", "customer data")

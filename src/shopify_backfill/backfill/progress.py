@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from shopify_backfill.backfill.states import PHASE_LABELS, ExtractionMode, Phase
+from shopify_backfill.backfill.states import PHASE_LABELS, Phase
+from shopify_backfill.shopify.extract import ExtractionMode
 
 
 class BulkStatus(msgspec.Struct, frozen=True):

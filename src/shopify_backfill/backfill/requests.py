@@ -22,10 +22,10 @@ from shopify_backfill.backfill.store import (
     request_resume,
     request_start,
 )
-from shopify_backfill.backfill.window import window_for
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.shopify.oauth import validate_shop_domain
+from shopify_backfill.window import window_for
 
 
 def open_backfill(

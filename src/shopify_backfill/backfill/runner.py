@@ -20,11 +20,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -37,6 +37,7 @@ from shopify_backfill.backfill.notify import (
     post_notification,
     queue_email,
 )
+from shopify_backfill.backfill.ports import AfterBatchHook, CompletionNote, Destination, JobServices
 from shopify_backfill.backfill.preview import choose_mode, reauthorize_url
 from shopify_backfill.backfill.progress import BulkStatus
 from shopify_backfill.backfill.report import build_report, render_report
@@ -44,7 +45,6 @@ from shopify_backfill.backfill.states import (
     COMPLETED,
     FAILED,
     IN_PROGRESS,
-    ExtractionMode,
     Phase,
     Status,
 )
@@ -61,29 +61,19 @@ from shopify_backfill.backfill.store import (
     save_progress,
 )
 from shopify_backfill.clock import Clock, SystemClock
+from shopify_backfill.destinations.embedded import EmbeddedDestination
 from shopify_backfill.errors import BackfillError, Terminal
-from shopify_backfill.profiles.results import LoadCounts, LoadResult
-from shopify_backfill.profiles.writes import LoadContext, load_batch
+from shopify_backfill.profiles.connections import ShopConnection, load_connection
+from shopify_backfill.profiles.results import LoadCounts
+from shopify_backfill.profiles.writes import LoadContext
 from shopify_backfill.shopify.bulk import BulkPolicy
 from shopify_backfill.shopify.client import AdminClient
-from shopify_backfill.shopify.connections import ShopConnection, load_connection
 from shopify_backfill.shopify.errors import ScopeError
-from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, Extractor
+from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, ExtractionMode, Extractor
 from shopify_backfill.shopify.preflight import run_preflight
 from shopify_backfill.shopify.retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from shopify_backfill.wiring import Services
-
 log = logging.getLogger(__name__)
-
-AfterBatchHook = Callable[[sa.Connection, LoadContext, LoadResult], None]
-
-CompletionNote = Callable[[sa.Connection, int, int], str | None]
-"""``note(conn, workspace_id, connection_id)``: a follow-up line for the completion report,
-notification and email (the campaigns audit offers to resume what it paused)."""
-"""Called inside each batch's transaction, after its writes: what it writes commits (or
-rolls back) with the batch. The campaigns trigger engine plugs in here."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +84,8 @@ class RunOptions:
     clock: Clock | None = None
     retry: RetryPolicy | None = None
     bulk_policy: BulkPolicy | None = None
+    destination: Destination | None = None
+    """Where the records go; ``None`` is the embedded profile store."""
     hooks: Sequence[AfterBatchHook] = ()
     completion_notes: Sequence[CompletionNote] = ()
     mailer: Mailer | None = None
@@ -122,7 +114,7 @@ class RunOutcome:
         }
 
 
-def staging_path(services: Services, backfill_id: int) -> Path:
+def staging_path(services: JobServices, backfill_id: int) -> Path:
     """The bulk staging file of one backfill, under ``data_dir/staging/``."""
     return services.settings.data_dir / "staging" / f"backfill-{backfill_id}.sqlite"
 
@@ -146,7 +138,7 @@ def counts_from(raw: dict[str, int]) -> LoadCounts:
 
 
 def deliver_and_finish(
-    services: Services, backfill_id: int, *, mailer: Mailer | None = None
+    services: JobServices, backfill_id: int, *, mailer: Mailer | None = None
 ) -> tuple[Delivery, ...]:
     """Deliver the backfill's queued emails; a completed one then leaves ``finishing``.
 
@@ -204,7 +196,7 @@ class _Heartbeat:
 
 
 def run_backfill(
-    services: Services, backfill_id: int, options: RunOptions | None = None
+    services: JobServices, backfill_id: int, options: RunOptions | None = None
 ) -> RunOutcome:
     """Run (or continue) an ``in_progress`` backfill to completion or failure.
 
@@ -246,7 +238,7 @@ def run_backfill(
 class _Run:
     def __init__(
         self,
-        services: Services,
+        services: JobServices,
         options: RunOptions,
         lease: Lease,
         row: BackfillRow,
@@ -257,6 +249,7 @@ class _Run:
         self.settings = services.settings
         self.engine = services.engine
         self.options = options
+        self.destination: Destination = options.destination or EmbeddedDestination()
         self.lease = lease
         self.row = row
         self.clock: Clock = options.clock or SystemClock()
@@ -384,7 +377,7 @@ class _Run:
         counts = counts_from(self.counts.as_dict())
         with self.engine.begin() as conn:
             if batch.records:
-                result = load_batch(conn, self.ctx, batch.records)
+                result = self.destination.write(conn, self.ctx, batch.records)
                 for hook in self.options.hooks:
                     hook(conn, self.ctx, result)
                 counts.add(result.counts)

@@ -16,8 +16,6 @@ IN_PROGRESS: Final[Status] = "in_progress"
 COMPLETED: Final[Status] = "completed"
 FAILED: Final[Status] = "failed"
 
-ExtractionMode = Literal["bulk", "paginated"]
-EXTRACTION_MODES: Final[tuple[ExtractionMode, ...]] = get_args(ExtractionMode)
 
 Phase = Literal[
     "not_started",

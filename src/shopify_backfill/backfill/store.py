@@ -26,14 +26,14 @@ from shopify_backfill.backfill.states import (
     IN_PROGRESS,
     LABELS,
     NOT_STARTED,
-    ExtractionMode,
     Status,
     can_transition,
 )
 from shopify_backfill.backfill.tables import backfills
-from shopify_backfill.backfill.window import Window
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.dialect import upsert
+from shopify_backfill.shopify.extract import ExtractionMode
+from shopify_backfill.window import Window
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from sqlalchemy import (
     text,
 )
 
-from shopify_backfill.backfill.states import EXTRACTION_MODES, STATUSES
+from shopify_backfill.backfill.states import STATUSES
 from shopify_backfill.profiles.schema import Id, metadata
 from shopify_backfill.profiles.types import JsonDocument, UtcDateTime
+from shopify_backfill.shopify.extract import EXTRACTION_MODES
 
 NOTIFICATION_LEVELS = ("info", "success", "error")
 EMAIL_STATUSES = ("pending", "sent", "written", "failed", "no_recipients")

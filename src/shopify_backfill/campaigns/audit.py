@@ -25,8 +25,6 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from shopify_backfill.backfill.tables import backfills
-from shopify_backfill.backfill.window import Window, window_for
 from shopify_backfill.campaigns.model import START_TIME_FIX_TYPES, Campaign, Status, TriggerType
 from shopify_backfill.campaigns.repository import change_status, listening_campaigns
 from shopify_backfill.campaigns.tables import audit_fixes, campaigns
@@ -44,6 +42,7 @@ from shopify_backfill.profiles.changes import Change
 from shopify_backfill.profiles.workspaces import tenant_connection
 from shopify_backfill.profiles.writes import LoadContext, load_batch
 from shopify_backfill.shopify.records import Customer, Order
+from shopify_backfill.window import Window, window_for
 
 Mode = Literal["silent", "seed_compatible"]
 FixAction = Literal["pause", "move_start"]
@@ -203,8 +202,9 @@ def audit_backfill(
     """Dry-run ``batches`` (the window's records) and report every campaign at risk.
 
     ``conn`` must be inside a transaction; everything the dry run writes happens in a
-    savepoint that is rolled back, so the store is unchanged afterwards. ``backfill_id``
-    defaults to the shop's backfill row, if it exists, so the load behaves as the run will.
+    savepoint that is rolled back, so the store is unchanged afterwards. Pass the shop's
+    backfill row as ``backfill_id`` when it exists, so the load behaves as the run will
+    (the campaigns know no backfill table: the caller looks it up).
     """
     if not conn.in_transaction():
         raise InputError("audit_backfill needs a connection inside a transaction")
@@ -213,9 +213,7 @@ def audit_backfill(
     ctx = LoadContext(
         workspace_id=workspace_id,
         connection_id=connection_id,
-        backfill_id=backfill_id
-        if backfill_id is not None
-        else _backfill_id(conn, workspace_id, shop_domain),
+        backfill_id=backfill_id if backfill_id is not None else DRY_RUN_BACKFILL_ID,
         historical=True,
     )
     policy = workspace_policy(conn, workspace_id)
@@ -484,15 +482,6 @@ def _fixes(
 def _connection(conn: sa.Connection, workspace_id: int, connection_id: int) -> tuple[str, datetime]:
     row = tenant_connection(conn, workspace_id, connection_id)
     return row.shop_domain, row.connected_at
-
-
-def _backfill_id(conn: sa.Connection, workspace_id: int, shop_domain: str) -> int:
-    found = conn.execute(
-        sa.select(backfills.c.id).where(
-            backfills.c.workspace_id == workspace_id, backfills.c.shop_domain == shop_domain
-        )
-    ).scalar_one_or_none()
-    return int(found) if found is not None else DRY_RUN_BACKFILL_ID
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,4 +1,4 @@
-"""The risk audit in words: CLI text, the preview's section, the post-backfill offer.
+"""The risk audit in words: CLI and preview text, the post-backfill offer.
 
 One wording for every interface, so the merchant reads the same numbers and the same
 fix in the wizard, in ``shopify-backfill audit`` and on the completion report.
@@ -7,20 +7,10 @@ fix in the wizard, in ``shopify-backfill audit`` and on the completion report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-import httpx
 import sqlalchemy as sa
 
-from shopify_backfill.backfill.preview import Preview, PreviewSection, SectionProvider
-from shopify_backfill.campaigns.audit import AuditFix, RiskAudit, audit_backfill, paused_by_audit
-from shopify_backfill.campaigns.source import window_records
-from shopify_backfill.clock import Clock
-from shopify_backfill.shopify.bulk import BulkPolicy
-from shopify_backfill.shopify.connections import load_connection
-
-if TYPE_CHECKING:
-    from shopify_backfill.wiring import Services
+from shopify_backfill.campaigns.audit import AuditFix, RiskAudit, paused_by_audit
 
 MODE_LABELS = {
     "silent": "silent backfill (default): historical data triggers nothing",
@@ -66,64 +56,6 @@ def audit_lines(audit: RiskAudit) -> list[str]:
             f"apply every fix with: shopify-backfill audit --shop {audit.shop_domain} --apply"
         )
     return lines
-
-
-def audit_section(audit: RiskAudit) -> PreviewSection:
-    """The preview's risk block; highlighted when the backfill would trigger messages."""
-    return PreviewSection(
-        key="campaign_risk",
-        title="Campaign risk audit",
-        lines=tuple(audit_lines(audit)),
-        data=audit.to_json(),
-        warning=audit.predicted_messages > 0,
-    )
-
-
-def risk_section_provider(
-    services: Services,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    clock: Clock | None = None,
-    bulk_policy: BulkPolicy | None = None,
-) -> SectionProvider:
-    """A preview section provider running the exact audit (one read of the window).
-
-    Runs only before the backfill starts: afterwards the data is in the store and the
-    audit has nothing left to predict.
-    """
-
-    def provide(conn: sa.Connection, preview: Preview) -> PreviewSection | None:
-        if preview.status != "not_started":
-            return None
-        if not preview.preflight.ok:
-            return PreviewSection(
-                key="campaign_risk",
-                title="Campaign risk audit",
-                lines=("unavailable until the store's access problems above are fixed",),
-            )
-        connection = load_connection(
-            conn,
-            services.cipher,
-            workspace_id=preview.workspace_id,
-            shop_domain=preview.shop_domain,
-        )
-        with connection.client(transport=transport, clock=clock) as client:
-            audit = audit_backfill(
-                conn,
-                workspace_id=preview.workspace_id,
-                connection_id=preview.connection_id,
-                batches=window_records(
-                    client,
-                    preview.window,
-                    preview.mode,
-                    services.settings,
-                    clock=clock,
-                    bulk_policy=bulk_policy,
-                ),
-            )
-        return audit_section(audit)
-
-    return provide
 
 
 def resume_offer(fixes: Sequence[AuditFix], shop_domain: str) -> str | None:

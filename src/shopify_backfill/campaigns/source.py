@@ -11,14 +11,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from shopify_backfill.backfill.states import ExtractionMode
-from shopify_backfill.backfill.window import Window
 from shopify_backfill.clock import Clock, SystemClock
 from shopify_backfill.config import Settings
 from shopify_backfill.shopify.bulk import BulkPolicy
 from shopify_backfill.shopify.client import AdminClient
-from shopify_backfill.shopify.extract import ExtractionCheckpoint, Extractor
+from shopify_backfill.shopify.extract import ExtractionCheckpoint, ExtractionMode, Extractor
 from shopify_backfill.shopify.records import Customer, Order
+from shopify_backfill.window import Window
 
 
 def window_records(

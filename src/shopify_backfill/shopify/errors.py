@@ -7,12 +7,9 @@ Every class is either ``Transient`` (the client retries with backoff) or ``Termi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from shopify_backfill.errors import InputError, Terminal, Transient
-
-if TYPE_CHECKING:
-    from shopify_backfill.shopify.responses import ThrottleStatus
+from shopify_backfill.shopify.throttle import ThrottleStatus
 
 
 class ShopifyTransient(Transient):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
@@ -26,7 +26,9 @@ from shopify_backfill.shopify.records import Customer, LineItem, Order, Shipping
 from shopify_backfill.shopify.staging import Staging
 
 Kind = Literal["customers", "orders"]
-Mode = Literal["bulk", "paginated"]
+ExtractionMode = Literal["bulk", "paginated"]
+"""How a backfill reads Shopify; chosen once and kept in the checkpoint."""
+EXTRACTION_MODES: tuple[ExtractionMode, ...] = get_args(ExtractionMode)
 KINDS: tuple[Kind, ...] = ("customers", "orders")
 
 
@@ -40,7 +42,7 @@ class StreamCheckpoint(msgspec.Struct):
 
 
 class ExtractionCheckpoint(msgspec.Struct):
-    mode: Mode
+    mode: ExtractionMode
     customers: StreamCheckpoint = msgspec.field(default_factory=StreamCheckpoint)
     orders: StreamCheckpoint = msgspec.field(default_factory=StreamCheckpoint)
 

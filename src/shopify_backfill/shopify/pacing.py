@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from shopify_backfill.clock import Clock
-from shopify_backfill.shopify.responses import ThrottleStatus
+from shopify_backfill.shopify.throttle import ThrottleStatus
 
 
 @dataclass

@@ -24,12 +24,7 @@ from shopify_backfill.shopify.errors import (
     ServerError,
     Throttled,
 )
-
-
-class ThrottleStatus(msgspec.Struct, rename="camel"):
-    maximum_available: float
-    currently_available: float
-    restore_rate: float
+from shopify_backfill.shopify.throttle import ThrottleStatus
 
 
 class Cost(msgspec.Struct, rename="camel"):

@@ -15,7 +15,7 @@ import httpx
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
-from shopify_backfill.shopify.connections import default_api_url
+from shopify_backfill.profiles.connections import default_api_url
 from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.security import Signer
 from shopify_backfill.wiring import Services

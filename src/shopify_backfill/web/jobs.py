@@ -14,9 +14,8 @@ from concurrent.futures import Future
 
 import httpx
 
-from shopify_backfill.backfill.commands import job_options
 from shopify_backfill.backfill.runner import RunOutcome
-from shopify_backfill.wiring import Services
+from shopify_backfill.wiring import Services, job_options
 from shopify_backfill.workers.inprocess import InProcessWorker
 
 log = logging.getLogger(__name__)

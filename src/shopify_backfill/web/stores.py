@@ -1,6 +1,7 @@
 """Connected stores of a workspace: listing, connecting (token or OAuth), re-authorizing.
 
-A thin layer over ``shopify/oauth.py`` and ``shopify/connections.py``: it adds what only
+A thin layer over ``shopify/oauth.py``, ``shopify/verify.py`` and
+``profiles/connections.py``: it adds what only
 a web page needs, namely tenancy (every read filters on the caller's workspace; another
 workspace's id is "not found") and the OAuth state nonce bound to the browser session
 that started the flow, stored as a digest and usable once.
@@ -20,8 +21,8 @@ from shopify_backfill.backfill.states import LABELS, NOT_STARTED
 from shopify_backfill.backfill.store import BackfillRow, find_backfill, list_backfills
 from shopify_backfill.config import REQUIRED_SCOPES
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.schema import shop_connections
-from shopify_backfill.shopify.connections import save_connection, verify_token
 from shopify_backfill.shopify.errors import AuthError, OAuthError
 from shopify_backfill.shopify.oauth import (
     exchange_code,
@@ -31,6 +32,7 @@ from shopify_backfill.shopify.oauth import (
     validate_shop_domain,
     verify_callback,
 )
+from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext, utcnow
 from shopify_backfill.web.errors import FieldError, NotFound, WebError

@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.commands import make_preview
 from shopify_backfill.backfill.preview import (
     Preview,
     PreviewSection,
@@ -24,10 +23,9 @@ from shopify_backfill.backfill.preview import (
     reauthorize_url,
 )
 from shopify_backfill.backfill.runner import RunOptions
-from shopify_backfill.backfill.states import COMPLETED, IN_PROGRESS, ExtractionMode
+from shopify_backfill.backfill.states import COMPLETED, IN_PROGRESS
 from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import BackfillRow, get_backfill, owner_is_dead
-from shopify_backfill.backfill.window import Window
 from shopify_backfill.campaigns.audit import (
     AuditFix,
     RiskAudit,
@@ -37,18 +35,22 @@ from shopify_backfill.campaigns.audit import (
     paused_by_audit,
     resume_paused_by_audit,
 )
-from shopify_backfill.campaigns.report import audit_section, resume_offer
+from shopify_backfill.campaigns.report import resume_offer
 from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.connections import load_connection
 from shopify_backfill.profiles.db import dry_run_connection
-from shopify_backfill.shopify.connections import load_connection
 from shopify_backfill.shopify.errors import ScopeError
+from shopify_backfill.shopify.extract import ExtractionMode
 from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext, utcnow
 from shopify_backfill.web.errors import Conflict, FieldError, NotFound
 from shopify_backfill.web.estimate import DurationEstimate, estimate_duration
 from shopify_backfill.web.stores import StoreView, get_store
+from shopify_backfill.window import Window
+from shopify_backfill.wiring import make_preview
+from shopify_backfill.wiring.risk import audit_section, backfill_id_of
 
 RISK_KEY = "campaign_risk"
 
@@ -131,6 +133,7 @@ def run_audit(
             conn,
             workspace_id=workspace_id,
             connection_id=connection.id,
+            backfill_id=backfill_id_of(conn, workspace_id, shop_domain),
             batches=window_records(client, window, mode, services.settings),
         )
 

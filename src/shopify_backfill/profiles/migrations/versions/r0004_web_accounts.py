@@ -10,9 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-# Registers the tables on the shared metadata in every process that migrates the store,
-# so comparisons of a migrated database with ``metadata`` see the complete schema.
-import shopify_backfill.web.tables  # noqa: F401
 from shopify_backfill.profiles.types import UtcDateTime
 
 revision = "0004"

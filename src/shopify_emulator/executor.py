@@ -47,9 +47,10 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language.location import get_location
 from graphql.utilities import get_operation_ast
 
-from shopify_backfill.emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
-from shopify_backfill.emulator.plans import Fallback, ObjectPlan, PlanCompiler, Prefetcher
-from shopify_backfill.emulator.search import (
+from shopify_backfill.errors import InputError
+from shopify_emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
+from shopify_emulator.plans import Fallback, ObjectPlan, PlanCompiler, Prefetcher
+from shopify_emulator.search import (
     CUSTOMER_SEARCH,
     ORDER_SEARCH,
     SearchContext,
@@ -58,7 +59,7 @@ from shopify_backfill.emulator.search import (
     compile_search,
     valid_search_fields,
 )
-from shopify_backfill.emulator.store import (
+from shopify_emulator.store import (
     Page,
     Resource,
     ShopStore,
@@ -68,7 +69,6 @@ from shopify_backfill.emulator.store import (
     select_items,
     sort_spec,
 )
-from shopify_backfill.errors import InputError
 
 MAX_PAGE_SIZE = 250
 BULK_PAGE_SIZE = 250

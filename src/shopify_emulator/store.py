@@ -37,10 +37,10 @@ from typing import Any, Literal
 
 import orjson
 
-from shopify_backfill.emulator import synth
-from shopify_backfill.emulator.cursors import Cursor, CursorError, encode_cursor
-from shopify_backfill.emulator.search import register_sql_functions
 from shopify_backfill.errors import ConfigError, InputError
+from shopify_emulator import synth
+from shopify_emulator.cursors import Cursor, CursorError, encode_cursor
+from shopify_emulator.search import register_sql_functions
 
 Plan = Literal["standard", "advanced", "plus", "enterprise"]
 PLANS: dict[str, tuple[str, bool]] = {

@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shopify_backfill.emulator.shopify_errors import INVALID_TOKEN, NOT_FOUND, REST_THROTTLED
+from shopify_emulator.shopify_errors import INVALID_TOKEN, NOT_FOUND, REST_THROTTLED
 
 if TYPE_CHECKING:
-    from shopify_backfill.emulator.app import EmulatorRuntime
-    from shopify_backfill.emulator.tokens import Grant
+    from shopify_emulator.runtime import EmulatorRuntime
+    from shopify_emulator.tokens import Grant
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 250

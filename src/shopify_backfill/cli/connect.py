@@ -15,15 +15,9 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
-from shopify_backfill.backfill.window import window_for
 from shopify_backfill.config import REQUIRED_SCOPES, Settings
 from shopify_backfill.errors import InputError
-from shopify_backfill.shopify.connections import (
-    default_api_url,
-    load_connection,
-    save_connection,
-    verify_token,
-)
+from shopify_backfill.profiles.connections import default_api_url, load_connection, save_connection
 from shopify_backfill.shopify.oauth import (
     exchange_code,
     install_url,
@@ -32,6 +26,8 @@ from shopify_backfill.shopify.oauth import (
     verify_callback,
 )
 from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
+from shopify_backfill.shopify.verify import verify_token
+from shopify_backfill.window import window_for
 from shopify_backfill.wiring import DEFAULT_WORKSPACE, build_services, workspace_id_by_name
 
 Shop = Annotated[

@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from shopify_backfill.emulator.shopify_errors import INVALID_TOKEN
-from shopify_backfill.emulator.tokens import granted, parse_scopes
+from shopify_emulator.shopify_errors import INVALID_TOKEN
+from shopify_emulator.tokens import granted, parse_scopes
 
 if TYPE_CHECKING:
-    from shopify_backfill.emulator.app import EmulatorRuntime
+    from shopify_emulator.runtime import EmulatorRuntime
 
 
 def shopify_hmac(params: Mapping[str, str], secret: str) -> str:

@@ -10,32 +10,30 @@ against a shared PostgreSQL database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import SecretStr
 
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.commands import job_options, make_preview, run_and_follow
-from shopify_backfill.backfill.display import outcome_text
 from shopify_backfill.backfill.notify import list_notifications
 from shopify_backfill.backfill.preview import render_preview
+from shopify_backfill.cli.backfill import run_and_follow
+from shopify_backfill.cli.display import outcome_text
+from shopify_backfill.cli.standin import demo_shop
 from shopify_backfill.config import Settings
-from shopify_backfill.emulator.app import create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.transport import EmulatorTransport
 from shopify_backfill.errors import ConfigError
+from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace
 from shopify_backfill.shopify.bulk import BulkPolicy
-from shopify_backfill.shopify.connections import save_connection, verify_token
-from shopify_backfill.shopify.schema import load_schema
-from shopify_backfill.wiring import build_services
+from shopify_backfill.shopify.verify import verify_token
+from shopify_backfill.wiring import Services, build_services, job_options, make_preview
 
 DEMO_RECIPIENT = "merchant@example.com"
 DEMO_BULK_POLICY = BulkPolicy(poll_initial=0.2, poll_max=2.0)
@@ -47,6 +45,15 @@ def _demo_dir(base: Settings, data_dir: Path | None) -> Path:
         return data_dir
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return base.data_dir / "demo" / f"{stamp}-{os.getpid()}"
+
+
+@contextlib.contextmanager
+def _services(settings: Settings) -> Iterator[Services]:
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        services.dispose()
 
 
 def demo(
@@ -81,29 +88,20 @@ def demo(
         typer.echo(text, err=as_json)
 
     say(f"demo folder: {folder}")
-    schema = load_schema(base.schema_path(), base.cache_dir())
     say(f"generating {customers} customers and {orders} orders (seed {seed}) ...")
     now = datetime.now(UTC).replace(microsecond=0)
-    store = ShopStore.generate(
-        folder / "emulator" / "store.sqlite",
-        customers=customers,
-        orders=orders,
-        seed=seed,
-        now=now,
-    )
-    application = create_emulator_app(store, schema=schema, config=EmulatorConfig())
-    runtime = application.state.runtime
-    transport = EmulatorTransport(application)
-    services = build_services(settings)
-    try:
-        api_url = f"https://{store.shop_domain}"
-        token = SecretStr(runtime.seed_grant.token)
+    shop_files = folder / "emulator" / "store.sqlite"
+    with (
+        demo_shop(base, shop_files, customers=customers, orders=orders, seed=seed, now=now) as shop,
+        _services(settings) as services,
+    ):
+        api_url = f"https://{shop.shop_domain}"
         scopes = verify_token(
-            shop_domain=store.shop_domain,
-            token=token,
+            shop_domain=shop.shop_domain,
+            token=shop.token,
             api_url=api_url,
             api_version=settings.api_version,
-            transport=transport,
+            transport=shop.transport,
         )
         with services.engine.begin() as conn:
             workspace_id = create_workspace(
@@ -113,17 +111,17 @@ def demo(
                 conn,
                 services.cipher,
                 workspace_id=workspace_id,
-                shop_domain=store.shop_domain,
-                token=token,
+                shop_domain=shop.shop_domain,
+                token=shop.token,
                 scopes=scopes,
                 api_url=api_url,
                 api_version=settings.api_version,
-                now=store.now,
+                now=shop.now,
             )
             row = requests.open_backfill(
-                conn, workspace_id=workspace_id, shop_domain=store.shop_domain, now=now
+                conn, workspace_id=workspace_id, shop_domain=shop.shop_domain, now=now
             )
-        options = job_options(services, transport=transport, bulk_policy=DEMO_BULK_POLICY)
+        options = job_options(services, transport=shop.transport, bulk_policy=DEMO_BULK_POLICY)
         preview = make_preview(services, row, options)
         say(render_preview(preview))
         with services.engine.begin() as conn:
@@ -131,11 +129,7 @@ def demo(
         outcome, view = run_and_follow(services, row.id, options, as_json=as_json)
         with services.engine.connect() as conn:
             notes = list_notifications(conn, workspace_id)
-    finally:
-        services.dispose()
-        runtime.bulk.shutdown()
-        transport.close()
-        store.close()
+        shop_domain = shop.shop_domain
     notifications = [
         {"kind": n.kind, "level": n.level, "title": n.title, "unread": n.unread}
         for n in reversed(notes)
@@ -144,7 +138,7 @@ def demo(
         result = {
             "data_dir": str(folder.resolve()),
             "database": settings.resolved_database_url() if database_url is None else "(as given)",
-            "shop": store.shop_domain,
+            "shop": shop_domain,
             "store": {"customers": customers, "orders": orders, "seed": seed},
             "preview": preview.to_json(),
             "status": view["status"],

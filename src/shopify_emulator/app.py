@@ -19,7 +19,6 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ from graphql import (
     OperationDefinitionNode,
     parse,
     print_ast,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
@@ -42,12 +40,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from shopify_backfill.emulator import oauth, rest
-from shopify_backfill.emulator.bulk import BulkOperations, visible_since
-from shopify_backfill.emulator.config import EmulatorConfig, FaultPlan
-from shopify_backfill.emulator.cost import actual_cost, requested_cost
-from shopify_backfill.emulator.executor import Executor
-from shopify_backfill.emulator.faults import (
+from shopify_emulator import oauth, rest
+from shopify_emulator.bulk import BulkOperations
+from shopify_emulator.config import EmulatorConfig, FaultPlan
+from shopify_emulator.cost import actual_cost, requested_cost
+from shopify_emulator.executor import Executor
+from shopify_emulator.faults import (
     ConnectionCutFault,
     FaultInjector,
     FaultMiddleware,
@@ -55,7 +53,8 @@ from shopify_backfill.emulator.faults import (
     Scope,
     Send,
 )
-from shopify_backfill.emulator.shopify_errors import (
+from shopify_emulator.runtime import EmulatorRuntime
+from shopify_emulator.shopify_errors import (
     INVALID_TOKEN,
     MAX_QUERY_COST,
     NOT_FOUND,
@@ -67,9 +66,9 @@ from shopify_backfill.emulator.shopify_errors import (
     throttled_error,
     validation_errors_payload,
 )
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.throttle import Clock, CostBuckets, RequestBuckets
-from shopify_backfill.emulator.tokens import (
+from shopify_emulator.store import ShopStore
+from shopify_emulator.throttle import Clock, CostBuckets, RequestBuckets
+from shopify_emulator.tokens import (
     ACCESS_SCOPES_DOC,
     Denial,
     Grant,
@@ -77,62 +76,7 @@ from shopify_backfill.emulator.tokens import (
     access_denials,
 )
 
-_VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 _GID = re.compile(r"^gid://shopify/[A-Za-z]+/[^/\s]+$")
-DOCUMENT_CACHE_LIMIT = 256
-"""Query texts whose parsed, validated document a runtime keeps."""
-
-
-@dataclass
-class EmulatorRuntime:
-    """Everything the routes share; one per app, reachable as ``app.state.runtime``."""
-
-    store: ShopStore
-    schema: GraphQLSchema
-    config: EmulatorConfig
-    executor: Executor
-    tokens: TokenStore
-    costs: CostBuckets
-    requests: RequestBuckets
-    bulk: BulkOperations
-    faults: FaultInjector
-    clock: Clock
-    wall_clock: Callable[[], float]
-    seed_grant: Grant
-    plan: str = field(default="standard")
-    documents: dict[str, tuple[DocumentNode, list[GraphQLError]]] = field(default_factory=dict)
-    """Parsed and validated documents by query text (see ``checked_document``)."""
-
-    def checked_document(self, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
-        """The parsed document and its validation errors; ``GraphQLError`` on bad syntax.
-
-        Validating against the 4,000-type schema costs 10-20 ms a request, about a tenth
-        of a 250-order page, and clients repeat the same few texts (a paginated
-        extraction sends one text thousands of times). Documents are never modified
-        after parsing, so requests may share them; the memo is bounded.
-        """
-        found = self.documents.get(query)
-        if found is None:
-            document = parse(query)
-            found = (document, validate(self.schema, document))
-            if len(self.documents) >= DOCUMENT_CACHE_LIMIT:
-                self.documents.clear()
-            self.documents[query] = found
-        return found
-
-    def resolve_version(self, version: str) -> str | None:
-        """Version actually served: unsupported old versions fall forward, unknown -> None."""
-        if version in self.config.api_versions or version == "unstable":
-            return version
-        if _VERSION.match(version) and version < self.config.api_versions[0]:
-            return self.config.api_versions[0]
-        return None
-
-    def grant_for(self, request: Request) -> Grant | None:
-        return self.tokens.lookup(request.headers.get("x-shopify-access-token"))
-
-    def visible_since(self, grant: Grant) -> Any:
-        return visible_since(self.store.now, grant.allows("read_all_orders"))
 
 
 @functools.cache

@@ -1,7 +1,9 @@
 """The ``shopify-backfill`` command: a thin Typer shell over the same services as the web.
 
-Each area contributes its own sub-application (``emulator``, ...); this module only
-assembles them and turns product errors into exit codes with a readable message.
+Each area has its module here (``backfill``, ``campaigns``, ``connect``, ``demo``; the
+partner page's ``serve`` comes from ``web.commands``, the emulator's commands through
+``standin``); this module only assembles them and turns product errors into exit codes
+with a readable message.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from shopify_backfill.backfill.commands import app as backfill_app
-from shopify_backfill.backfill.demo import demo
-from shopify_backfill.campaigns import commands as campaign_commands
+from shopify_backfill.cli import campaigns as campaign_commands
+from shopify_backfill.cli import connect as shopify_commands
+from shopify_backfill.cli.backfill import app as backfill_app
+from shopify_backfill.cli.demo import demo
+from shopify_backfill.cli.standin import emulator_app
 from shopify_backfill.config import describe_settings_error
-from shopify_backfill.emulator.commands import app as emulator_app
 from shopify_backfill.errors import BackfillError, ConfigError
-from shopify_backfill.shopify import commands as shopify_commands
 from shopify_backfill.web import commands as web_commands
 
 app = typer.Typer(

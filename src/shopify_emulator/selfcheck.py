@@ -17,11 +17,11 @@ import httpx
 import orjson
 from graphql import GraphQLSchema
 
-from shopify_backfill.emulator.app import create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig
-from shopify_backfill.emulator.store import ShopStore
-from shopify_backfill.emulator.throttle import ManualClock
-from shopify_backfill.emulator.transport import EmulatorTransport
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.store import ShopStore
+from shopify_emulator.throttle import ManualClock
+from shopify_emulator.transport import EmulatorTransport
 
 PAGE = """
 query Page($after: String) {

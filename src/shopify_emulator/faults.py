@@ -22,8 +22,8 @@ from typing import Any, Literal
 import anyio
 import orjson
 
-from shopify_backfill.emulator.config import BulkOutcome, FaultPlan
-from shopify_backfill.emulator.shopify_errors import (
+from shopify_emulator.config import BulkOutcome, FaultPlan
+from shopify_emulator.shopify_errors import (
     BAD_GATEWAY_HTML,
     INTERNAL_ERROR,
     SERVICE_UNAVAILABLE,

@@ -43,10 +43,10 @@ from graphql import (
     validate,
 )
 
-from shopify_backfill.emulator.config import BulkOutcome, EmulatorConfig
-from shopify_backfill.emulator.cost import is_connection
-from shopify_backfill.emulator.cursors import CursorError, decode_cursor, encode_cursor
-from shopify_backfill.emulator.executor import (
+from shopify_emulator.config import BulkOutcome, EmulatorConfig
+from shopify_emulator.cost import is_connection
+from shopify_emulator.cursors import CursorError, decode_cursor, encode_cursor
+from shopify_emulator.executor import (
     Executor,
     FieldError,
     RequestError,
@@ -54,15 +54,15 @@ from shopify_backfill.emulator.executor import (
     Resolver,
     parse_gid,
 )
-from shopify_backfill.emulator.faults import FaultInjector
-from shopify_backfill.emulator.search import (
+from shopify_emulator.faults import FaultInjector
+from shopify_emulator.search import (
     INVALID_FIELD_MESSAGE,
     Term,
     iter_terms,
     parse_search,
     parsed_json,
 )
-from shopify_backfill.emulator.shopify_errors import (
+from shopify_emulator.shopify_errors import (
     bulk_parse_message,
     user_error,
     validation_errors_payload,

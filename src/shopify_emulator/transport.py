@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from shopify_backfill.emulator.faults import ASGIApp, ConnectionCutFault, ConnectionResetFault
+from shopify_emulator.faults import ASGIApp, ConnectionCutFault, ConnectionResetFault
 
 _END = object()
 _QUEUE_DEPTH = 32

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shopify_backfill.emulator.config import Plan
+from shopify_emulator.config import Plan
 
 Clock = Callable[[], float]
 """Seconds on a monotonic scale; ``time.monotonic`` in production."""

@@ -20,8 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shopify_backfill.backfill.preview import choose_mode, reauthorize_url
-from shopify_backfill.backfill.tables import backfills
-from shopify_backfill.backfill.window import window_for
+from shopify_backfill.backfill.store import find_backfill
 from shopify_backfill.campaigns.audit import (
     AuditFix,
     apply_fixes,
@@ -43,12 +42,13 @@ from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.campaigns.triggers import outbox_reach
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
+from shopify_backfill.profiles.connections import load_connection
 from shopify_backfill.profiles.db import dry_run_connection
 from shopify_backfill.profiles.schema import shop_connections
-from shopify_backfill.shopify.connections import load_connection
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.oauth import validate_shop_domain
 from shopify_backfill.shopify.preflight import run_preflight
+from shopify_backfill.window import window_for
 from shopify_backfill.wiring import (
     DEFAULT_WORKSPACE,
     Services,
@@ -284,7 +284,8 @@ def resume_paused(
         with services.engine.begin() as conn:
             workspace_id = workspace_id_by_name(conn, workspace, create=False)
             connection_id = _connection_id(conn, workspace_id, domain)
-            status = _backfill_status(conn, workspace_id, domain)
+            backfill = find_backfill(conn, workspace_id, domain)
+            status = backfill.status if backfill is not None else "not_started"
             if status != "completed" and not force:
                 raise InputError(
                     f"the backfill of {domain} is {status}; resuming now would let its "
@@ -320,7 +321,8 @@ def audit(
             connection = load_connection(
                 conn, services.cipher, workspace_id=workspace_id, shop_domain=domain
             )
-            status = _backfill_status(conn, workspace_id, domain)
+            backfill = find_backfill(conn, workspace_id, domain)
+        status = backfill.status if backfill is not None else "not_started"
         window = window_for(connection.connected_at)
         with connection.client() as client:
             report = run_preflight(
@@ -345,6 +347,7 @@ def audit(
                     conn,
                     workspace_id=workspace_id,
                     connection_id=connection.id,
+                    backfill_id=backfill.id if backfill is not None else None,
                     batches=window_records(client, window, mode, settings),
                 )
         applied: list[AuditFix] = []
@@ -397,15 +400,6 @@ def _connection_id(conn: sa.Connection, workspace_id: int, domain: str) -> int:
     if found is None:
         raise InputError(f"{domain} is not connected to this workspace")
     return int(found)
-
-
-def _backfill_status(conn: sa.Connection, workspace_id: int, domain: str) -> str:
-    found = conn.execute(
-        sa.select(backfills.c.status).where(
-            backfills.c.workspace_id == workspace_id, backfills.c.shop_domain == domain
-        )
-    ).scalar_one_or_none()
-    return str(found) if found is not None else "not_started"
 
 
 def _applied_line(fix: AuditFix) -> str:

@@ -1,4 +1,7 @@
-"""Connecting a store to a workspace: verified grants, encrypted tokens, a fixed connected_at.
+"""A store's stored connection to a workspace: encrypted token, grant, a fixed connected_at.
+
+Proving a token works is the source's job (``shopify.verify``); this module keeps what
+was proven, in the profile store's ``shop_connections`` table.
 
 ``connected_at`` is the first successful connection and never moves: the backfill window
 is measured from it, and a reconnect (new token, re-authorized scopes) must not open a
@@ -22,10 +25,8 @@ from shopify_backfill.config import Settings
 from shopify_backfill.errors import ConfigError, InputError
 from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.profiles.workspaces import create_shop_connection, ensure_subscription_groups
-from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.client import AdminClient
-from shopify_backfill.shopify.oauth import fetch_access_scopes, validate_shop_domain
-from shopify_backfill.shopify.records import ShopData
+from shopify_backfill.shopify.oauth import validate_shop_domain
 
 
 class TokenCipher:
@@ -144,27 +145,6 @@ def save_connection(
     )
     ensure_subscription_groups(conn, workspace_id, int(existing))
     return int(existing)
-
-
-def verify_token(
-    *,
-    shop_domain: str,
-    token: SecretStr,
-    api_url: str,
-    api_version: str,
-    transport: httpx.BaseTransport | None = None,
-) -> tuple[str, ...]:
-    """Prove the token works against this shop and return the scopes it holds."""
-    with AdminClient(
-        api_url=api_url, token=token, api_version=api_version, transport=transport
-    ) as client:
-        shop = client.data(queries.SHOP_QUERY, None, ShopData).shop
-    domain = validate_shop_domain(shop_domain)
-    if shop.myshopify_domain != domain:
-        raise InputError(
-            f"the token answers for another shop than {domain}; check --shop and the token"
-        )
-    return fetch_access_scopes(api_url=api_url, token=token, transport=transport)
 
 
 def load_connection(

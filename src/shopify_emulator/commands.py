@@ -15,12 +15,12 @@ import typer
 import uvicorn
 
 from shopify_backfill.config import API_VERSION, Settings
-from shopify_backfill.emulator.app import create_emulator_app
-from shopify_backfill.emulator.config import EmulatorConfig, Plan
-from shopify_backfill.emulator.selfcheck import run_check
-from shopify_backfill.emulator.store import ShopStore
 from shopify_backfill.errors import ConfigError
 from shopify_backfill.shopify.schema import load_schema
+from shopify_emulator.app import create_emulator_app
+from shopify_emulator.config import EmulatorConfig, Plan
+from shopify_emulator.selfcheck import run_check
+from shopify_emulator.store import ShopStore
 
 app = typer.Typer(help="Run or check the Shopify Admin API emulator.", no_args_is_help=True)
 

@@ -17,13 +17,8 @@ from typing import Annotated, Any
 import typer
 
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.display import follow, outcome_text
 from shopify_backfill.backfill.errors import BackfillStateError
-from shopify_backfill.backfill.preview import (
-    Preview,
-    build_preview,
-    render_preview,
-)
+from shopify_backfill.backfill.preview import render_preview
 from shopify_backfill.backfill.runner import (
     RunOptions,
     RunOutcome,
@@ -32,19 +27,17 @@ from shopify_backfill.backfill.runner import (
 from shopify_backfill.backfill.states import COMPLETED
 from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import BackfillRow, find_backfill
+from shopify_backfill.cli.display import follow, outcome_text
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
-from shopify_backfill.profiles.db import dry_run_connection
-from shopify_backfill.shopify.connections import load_connection
-from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.oauth import validate_shop_domain
 from shopify_backfill.wiring import (
     DEFAULT_WORKSPACE,
     Services,
-    after_batch_hooks,
     build_services,
-    completion_notes,
-    preview_sections,
+    job_options,
+    make_preview,
+    refuse_missing_scopes,
     workspace_id_by_name,
 )
 from shopify_backfill.workers.inprocess import InProcessWorker
@@ -61,16 +54,6 @@ Workspace = Annotated[str, typer.Option("--workspace", help="Workspace the store
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
 
 
-def job_options(services: Services, **overrides: Any) -> RunOptions:
-    """The run options the CLI, the demo, the web and the workers use."""
-    values: dict[str, Any] = {
-        "hooks": tuple(after_batch_hooks(services)),
-        "completion_notes": tuple(completion_notes(services)),
-    }
-    values.update(overrides)
-    return RunOptions(**values)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -82,52 +65,6 @@ def _open(services: Services, workspace: str, shop: str) -> BackfillRow:
         return requests.open_backfill(
             conn, workspace_id=workspace_id, shop_domain=domain, now=_now()
         )
-
-
-def make_preview(
-    services: Services, row: BackfillRow, options: RunOptions | None = None
-) -> Preview:
-    """Preflight, counts, estimate and extra sections for ``row``'s store.
-
-    Runs on ``dry_run_connection``: the risk audit's dry run can last as long as the
-    backfill, and on SQLite a transaction on the live file would hold its only write lock
-    all that time, so every other writer (another store's running backfill, the web's
-    sessions) would wait and then fail.
-    """
-    transport = options.transport if options else None
-    with dry_run_connection(services.engine) as conn:
-        connection = load_connection(
-            conn, services.cipher, workspace_id=row.workspace_id, shop_domain=row.shop_domain
-        )
-        with connection.client(transport=transport) as client:
-            return build_preview(
-                conn,
-                services.settings,
-                client,
-                workspace_id=row.workspace_id,
-                connection_id=connection.id,
-                shop_domain=row.shop_domain,
-                api_url=connection.api_url,
-                token=connection.token,
-                window=row.window,
-                status=row.status,
-                transport=transport,
-                sections=preview_sections(services, options),
-            )
-
-
-def refuse_missing_scopes(preview: Preview) -> None:
-    report = preview.preflight
-    if report.missing_scopes:
-        raise ScopeError(
-            f"cannot start: the store's grant lacks {', '.join(report.missing_scopes)} "
-            f"(the 90-day window needs read_all_orders); re-authorize at "
-            f"{report.reauthorize_url} then run start again",
-            missing=report.missing_scopes,
-            reauth_url=report.reauthorize_url,
-        )
-    if report.problems:
-        raise InputError("cannot start: " + "; ".join(report.problems))
 
 
 def run_and_follow(

@@ -1,0 +1,57 @@
+"""What the job needs from the layers around it, stated here so it imports none of them.
+
+The composition root (``wiring``) builds the concrete parts and hands them in: the
+services (``JobServices``: any object with these three attributes), the destination the
+mapped records go to, the hooks run inside each batch's transaction (the campaigns
+trigger engine) and the notes added to the completion report (the audit's resume offer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from shopify_backfill.config import Settings
+from shopify_backfill.profiles.connections import TokenCipher
+from shopify_backfill.profiles.results import LoadResult
+from shopify_backfill.profiles.writes import LoadContext
+from shopify_backfill.shopify.records import Customer, Order
+
+
+class JobServices(Protocol):
+    """The settings, the store's engine and the token cipher a run reads and writes with."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> sa.Engine: ...
+
+    @property
+    def cipher(self) -> TokenCipher: ...
+
+
+class Destination(Protocol):
+    """Where a batch's records are written, on the batch's own transaction.
+
+    Whatever it writes must commit (or roll back) with the batch's checkpoint, so a
+    resume never writes a batch twice; the result's changes feed the after-batch hooks.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def write(
+        self, conn: sa.Connection, ctx: LoadContext, records: Sequence[Customer | Order]
+    ) -> LoadResult: ...
+
+
+AfterBatchHook = Callable[[sa.Connection, LoadContext, LoadResult], None]
+"""Called inside each batch's transaction, after its writes: what it writes commits (or
+rolls back) with the batch. The campaigns trigger engine plugs in here."""
+
+CompletionNote = Callable[[sa.Connection, int, int], str | None]
+"""``note(conn, workspace_id, connection_id)``: a follow-up line for the completion report,
+notification and email (the campaigns audit offers to resume what it paused)."""

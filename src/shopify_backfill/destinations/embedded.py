@@ -1,0 +1,28 @@
+"""The embedded profile store as a destination: ``profiles.writes.load_batch`` itself.
+
+The writes share the batch's transaction with its checkpoint, which is what makes a
+resume exact; nothing is buffered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from shopify_backfill.profiles.results import LoadResult
+from shopify_backfill.profiles.writes import LoadContext, load_batch
+from shopify_backfill.shopify.records import Customer, Order
+
+
+@dataclass(frozen=True)
+class EmbeddedDestination:
+    """Identity resolution, attributes, events, purchases and subscriptions in SQL."""
+
+    name: str = "embedded"
+
+    def write(
+        self, conn: sa.Connection, ctx: LoadContext, records: Sequence[Customer | Order]
+    ) -> LoadResult:
+        return load_batch(conn, ctx, records)
