@@ -1,7 +1,7 @@
 """``shopify-backfill campaigns ...`` and ``shopify-backfill audit``: thin over the services.
 
 Every bad argument becomes an ``InputError`` naming the option or campaign and the fix;
-``main`` in ``cli.py`` turns it into a message and exit code 65.
+``main`` in ``cli/__init__.py`` turns it into a message and exit code 65.
 """
 
 from __future__ import annotations
