@@ -6,7 +6,7 @@ The handle gives everything a Shopify client needs: ``base_url``, ``shop_domain`
 ``token``, an ``httpx`` ``transport`` (faults surface as real network errors), plus the
 ``store``, the ``runtime`` and a ``clock`` tests can advance instead of sleeping.
 
-``captured_calls`` walks the live captures in the shared Shopify material and yields
+``captured_calls`` walks the live captures packaged with the emulator and yields
 every recorded request with its response, for conformance tests.
 """
 
@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import pytest
 import uvicorn
 from graphql import GraphQLSchema
 
-from shopify_backfill.config import API_VERSION, Settings
+from shopify_backfill.config import API_VERSION
 from shopify_emulator.app import create_emulator_app
 from shopify_emulator.config import EmulatorConfig, FaultPlan
 from shopify_emulator.runtime import EmulatorRuntime
@@ -225,9 +226,10 @@ class CapturedCall:
 
 
 def conformance_dir() -> Path:
-    material = Settings().shopify_material_dir
-    assert material is not None, "the shared Shopify material folder is missing"
-    return material / "conformance"
+    """The live captures, shipped with the emulator as package data."""
+    root = Path(str(resources.files("shopify_emulator.captures")))
+    assert (root / "customers").is_dir(), f"the packaged captures are missing under {root}"
+    return root
 
 
 def captured_calls(folder: str | None = None) -> list[CapturedCall]:

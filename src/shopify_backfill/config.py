@@ -6,6 +6,9 @@ to ``wiring``, so tests can build as many independent configurations as they lik
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shopify_backfill.errors import ConfigError
+from shopify_backfill.material import SCHEMA_FILE
 
 API_VERSION = "2026-07"
 """The Admin API version every query is written and validated against (SPEC §4)."""
@@ -21,22 +25,6 @@ REQUIRED_SCOPES: tuple[str, ...] = ("read_customers", "read_orders", "read_all_o
 """Scopes the backfill cannot run without; ``read_all_orders`` lifts Shopify's 60-day cap."""
 
 _MATERIAL_ENV_HINT = "SHOPIFY_BACKFILL_SHOPIFY_MATERIAL_DIR"
-
-
-def _default_material_dir() -> Path | None:
-    """Find the shared Shopify material (schema, captures) next to the checkout.
-
-    The material is not vendored into the repository; a checkout normally sits beside it
-    (``<checkout>/../shared/shopify``). A fresh clone elsewhere falls back to the
-    workplace's fixed location.
-    """
-    here = Path(__file__).resolve()
-    candidates = [parent / "shared" / "shopify" for parent in here.parents[:5]]
-    candidates.append(Path("/work/shared/shopify"))
-    for candidate in candidates:
-        if (candidate / "admin-2026-07.graphql").is_file():
-            return candidate
-    return None
 
 
 class Settings(BaseSettings):
@@ -55,8 +43,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the profile store; default: SQLite in data_dir.",
     )
     shopify_material_dir: Path | None = Field(
-        default_factory=_default_material_dir,
-        description="Folder holding admin-2026-07.graphql and the conformance captures.",
+        default=None,
+        description="Folder holding another admin-2026-07.graphql; default: the packaged one.",
     )
     api_version: str = API_VERSION
 
@@ -170,13 +158,17 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'backfill.db').resolve()}"
 
     def schema_path(self) -> Path:
-        """Path of the real Admin GraphQL schema, or a clear error naming the fix."""
+        """Path of the real Admin GraphQL schema: the packaged copy unless overridden."""
         if self.shopify_material_dir is None:
-            raise ConfigError(
-                "the Shopify material folder (admin-2026-07.graphql) was not found; "
-                f"set {_MATERIAL_ENV_HINT} to the folder that holds it"
-            )
-        path = self.shopify_material_dir / "admin-2026-07.graphql"
+            packaged = resources.files("shopify_backfill.material") / SCHEMA_FILE
+            if not packaged.is_file():
+                raise ConfigError(
+                    f"the packaged Shopify schema ({SCHEMA_FILE}) is missing from this "
+                    f"installation; reinstall shopify-backfill or set {_MATERIAL_ENV_HINT} "
+                    "to a folder that holds it"
+                )
+            return Path(str(packaged))
+        path = self.shopify_material_dir / SCHEMA_FILE
         if not path.is_file():
             raise ConfigError(f"{path} does not exist; set {_MATERIAL_ENV_HINT} correctly")
         return path
@@ -187,6 +179,27 @@ class Settings(BaseSettings):
 
 
 _SECRET_WORDS = ("password", "secret", "token", "key")
+
+ENV_PREFIX = "SHOPIFY_BACKFILL_"
+OTHER_ENV_NAMES = frozenset({"SHOPIFY_BACKFILL_SHOP_TOKEN"})
+"""Variables read by a command option rather than by ``Settings``."""
+
+
+def unknown_env_names(environ: Mapping[str, str]) -> list[str]:
+    """A warning per ``SHOPIFY_BACKFILL_*`` variable no setting reads, with the likely name.
+
+    ``Settings`` ignores unknown variables, so a misspelt ``..._DATABSE_URL`` would
+    silently run on the SQLite default; the CLI prints these before it does anything.
+    """
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | OTHER_ENV_NAMES
+    warnings = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return warnings
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -104,7 +104,6 @@ def serve_emulator(folder: Path, *, customers: int, orders: int, seed: int) -> I
 def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_BACKFILL_")}
     env["SHOPIFY_BACKFILL_DATA_DIR"] = str(data_dir)
-    env["SHOPIFY_BACKFILL_SHOPIFY_MATERIAL_DIR"] = str(Settings().shopify_material_dir)
     env["PYTHONUNBUFFERED"] = "1"
     for name, value in settings.items():
         env[f"SHOPIFY_BACKFILL_{name.upper()}"] = value

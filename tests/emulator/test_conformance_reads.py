@@ -24,22 +24,17 @@ import orjson
 import pytest
 from graphql import GraphQLSchema, parse
 
-from shopify_backfill.config import Settings
+from emulator_fixtures import conformance_dir
 from shopify_backfill.shopify.schema import validation_errors
 from shopify_emulator.executor import Executor
 from shopify_emulator.store import ShopStore
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
-MATERIAL = Settings().shopify_material_dir
-CAPTURES = (
-    sorted(
-        [
-            *(MATERIAL / "conformance" / "customers").glob("*.json"),
-            *(MATERIAL / "conformance" / "orders").glob("*.json"),
-        ]
-    )
-    if MATERIAL
-    else []
+CAPTURES = sorted(
+    [
+        *(conformance_dir() / "customers").glob("*.json"),
+        *(conformance_dir() / "orders").glob("*.json"),
+    ]
 )
 
 
