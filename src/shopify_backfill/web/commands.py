@@ -15,6 +15,7 @@ from shopify_backfill.errors import InputError
 from shopify_backfill.web.accounts import add_user
 from shopify_backfill.web.app import create_app
 from shopify_backfill.web.errors import FieldError
+from shopify_backfill.web.exposure import refuse_public_defaults
 from shopify_backfill.wiring import build_services
 
 users_app = typer.Typer(help="Dashboard users of the partner page.", no_args_is_help=True)
@@ -35,7 +36,9 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the partner page and its JSON API (set SHOPIFY_BACKFILL_APP_URL to its URL)."""
-    services = build_services(Settings())
+    settings = Settings()
+    refuse_public_defaults(settings)
+    services = build_services(settings)
     app = create_app(services)
     logging.getLogger("uvicorn.access").addFilter(_NoQueryStrings())
     typer.echo(f"partner page on http://{host}:{port} (public URL {services.settings.app_url})")
