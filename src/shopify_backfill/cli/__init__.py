@@ -8,6 +8,7 @@ with a readable message.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -20,7 +21,7 @@ from shopify_backfill.cli import connect as shopify_commands
 from shopify_backfill.cli.backfill import app as backfill_app
 from shopify_backfill.cli.demo import demo
 from shopify_backfill.cli.standin import emulator_app
-from shopify_backfill.config import describe_settings_error
+from shopify_backfill.config import describe_settings_error, unknown_env_names
 from shopify_backfill.errors import BackfillError, ConfigError
 from shopify_backfill.web import commands as web_commands
 
@@ -43,6 +44,8 @@ app.add_typer(web_commands.users_app, name="users")
 
 def main() -> None:
     """Console-script entry point: product errors become messages and exit codes."""
+    for warning in unknown_env_names(os.environ):
+        Console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/] {escape(warning)}")
     try:
         app()
     except BackfillError as error:

@@ -59,10 +59,16 @@ def connect(
         ),
     ] = None,
     callback_port: Annotated[
-        int, typer.Option("--callback-port", help="Local port for the OAuth redirect.")
+        int,
+        typer.Option(
+            "--callback-port", help="Local port for the OAuth redirect.", min=1, max=65535
+        ),
     ] = 8788,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the OAuth callback.")
+        float,
+        typer.Option(
+            "--timeout", help="Seconds to wait for the OAuth callback.", min=1.0, max=86_400.0
+        ),
     ] = 300.0,
     workspace: Workspace = DEFAULT_WORKSPACE,
 ) -> None:
@@ -71,7 +77,7 @@ def connect(
         raise InputError("give exactly one of --token TOKEN or --oauth")
     settings = Settings()
     domain = validate_shop_domain(shop)
-    base = (api_url or default_api_url(domain)).rstrip("/")
+    base = _api_base(api_url) if api_url else default_api_url(domain)
     console = Console()
     if oauth:
         secret, scopes = _oauth_flow(settings, domain, base, callback_port, timeout, console)
@@ -173,7 +179,32 @@ def _callback_server(port: int, received: queue.Queue[_Callback]) -> HTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    return HTTPServer(("127.0.0.1", port), Handler)
+    try:
+        return HTTPServer(("127.0.0.1", port), Handler)
+    except OSError as error:
+        raise InputError(
+            f"--callback-port {port}: cannot listen on 127.0.0.1:{port} ({error.strerror}); "
+            "pass a free port with --callback-port"
+        ) from None
+
+
+def _api_base(api_url: str) -> str:
+    """The Admin API base URL (scheme and host, optional port), or a bad-input error.
+
+    Also accepts the URL ``emulator serve`` prints (``.../admin/api/VERSION``): the
+    version path is the client's to add, so it is cut off here.
+    """
+    parts = urlsplit(api_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"--api-url {api_url!r} is not an http(s) URL; give the Admin API base, "
+            "e.g. https://my-store.myshopify.com or http://127.0.0.1:8765"
+        )
+    path = parts.path.rstrip("/")
+    marker = path.find("/admin")
+    if marker >= 0:
+        path = path[:marker]
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def preflight(

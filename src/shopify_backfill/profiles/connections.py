@@ -147,6 +147,17 @@ def save_connection(
     return int(existing)
 
 
+def is_connected(conn: sa.Connection, workspace_id: int, shop_domain: str) -> bool:
+    """Whether the workspace has a stored connection to the shop (read-only)."""
+    found = conn.execute(
+        sa.select(shop_connections.c.id).where(
+            shop_connections.c.workspace_id == workspace_id,
+            shop_connections.c.shop_domain == validate_shop_domain(shop_domain),
+        )
+    ).first()
+    return found is not None
+
+
 def load_connection(
     conn: sa.Connection, cipher: TokenCipher, *, workspace_id: int, shop_domain: str
 ) -> ShopConnection:

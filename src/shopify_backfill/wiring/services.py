@@ -50,5 +50,9 @@ def workspace_id_by_name(conn: sa.Connection, name: str, *, create: bool = True)
     if found is not None:
         return int(found[0])
     if not create:
-        raise InputError(f"no workspace named {name!r}")
+        raise InputError(
+            f"no workspace named {name!r}: no store is connected to it yet; connect one with "
+            f"`shopify-backfill connect --shop STORE.myshopify.com --token shpat_...` (or "
+            f"`--oauth`), adding `--workspace {name!r}` for a workspace other than the default"
+        )
     return create_workspace(conn, name)
