@@ -30,7 +30,7 @@ from shopify_backfill.backfill.store import BackfillRow, find_backfill
 from shopify_backfill.cli.display import follow, outcome_text
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
-from shopify_backfill.profiles.connections import is_connected
+from shopify_backfill.profiles.connections import connection_id_of
 from shopify_backfill.shopify.oauth import validate_shop_domain
 from shopify_backfill.wiring import (
     DEFAULT_WORKSPACE,
@@ -171,7 +171,7 @@ def status(
         with services.engine.connect() as conn:
             workspace_id = workspace_id_by_name(conn, workspace, create=False)
             row = find_backfill(conn, workspace_id, domain)
-            connected = is_connected(conn, workspace_id, domain)
+            connected = connection_id_of(conn, workspace_id, domain) is not None
         if row is None and not connected:
             raise InputError(
                 f"{domain} is not connected to workspace {workspace!r}, so it has no backfill; "

@@ -42,9 +42,8 @@ from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.campaigns.triggers import outbox_reach
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
-from shopify_backfill.profiles.connections import load_connection
+from shopify_backfill.profiles.connections import connection_id_of, load_connection
 from shopify_backfill.profiles.db import dry_run_connection
-from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.oauth import validate_shop_domain
 from shopify_backfill.shopify.preflight import run_preflight
@@ -391,15 +390,10 @@ def _change(workspace: str, action: Callable[[sa.Connection, int], Campaign]) ->
 
 
 def _connection_id(conn: sa.Connection, workspace_id: int, domain: str) -> int:
-    found = conn.execute(
-        sa.select(shop_connections.c.id).where(
-            shop_connections.c.workspace_id == workspace_id,
-            shop_connections.c.shop_domain == domain,
-        )
-    ).scalar_one_or_none()
+    found = connection_id_of(conn, workspace_id, domain)
     if found is None:
         raise InputError(f"{domain} is not connected to this workspace")
-    return int(found)
+    return found
 
 
 def _applied_line(fix: AuditFix) -> str:

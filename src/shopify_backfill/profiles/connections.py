@@ -147,15 +147,15 @@ def save_connection(
     return int(existing)
 
 
-def is_connected(conn: sa.Connection, workspace_id: int, shop_domain: str) -> bool:
-    """Whether the workspace has a stored connection to the shop (read-only)."""
+def connection_id_of(conn: sa.Connection, workspace_id: int, shop_domain: str) -> int | None:
+    """The id of the workspace's stored connection to the shop, or ``None`` (read-only)."""
     found = conn.execute(
         sa.select(shop_connections.c.id).where(
             shop_connections.c.workspace_id == workspace_id,
             shop_connections.c.shop_domain == validate_shop_domain(shop_domain),
         )
-    ).first()
-    return found is not None
+    ).scalar_one_or_none()
+    return int(found) if found is not None else None
 
 
 def load_connection(
