@@ -25,11 +25,22 @@ import pytest
 import sqlalchemy as sa
 from graphql import GraphQLSchema
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
-from shop_fixtures import FAST_BULK, Shop, close_shop, connect, open_shop, start_and_run
+from emulator_fixtures import serve_on_port
+from shop_fixtures import (
+    FAST_BULK,
+    STORE_NOW,
+    Shop,
+    close_shop,
+    connect,
+    open_shop,
+    start_and_run,
+)
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.runner import RunOutcome, run_backfill
+from shopify_backfill.backfill.runner import RunOptions, RunOutcome, run_backfill
 from shopify_backfill.backfill.store import BackfillRow, get_backfill
+from shopify_backfill.cli import app as cli_app
 from shopify_backfill.config import REQUIRED_SCOPES
 from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.results import LoadResult
@@ -37,9 +48,12 @@ from shopify_backfill.profiles.writes import LoadContext
 from shopify_backfill.shopify.retry import RetryPolicy
 from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.wiring import Services, build_services
+from shopify_emulator.app import create_emulator_app
 from shopify_emulator.config import EmulatorConfig, FaultPlan
+from shopify_emulator.store import ShopStore
 
 from .conftest import fast_settings
+from .served import Served, connect_served
 from .snapshots import store_snapshot
 
 ADMIN = {"X-Emulator-Admin": EmulatorConfig().admin_secret}
@@ -50,7 +64,7 @@ SHOP_SIZE = {"customers": 30, "orders": 70, "seed": 13}
 
 Mode = Literal["bulk", "paginated"]
 Phase = Literal["preflight", "bulk_wait", "download", "paginated_read", "loading"]
-Remedy = Literal["clear", "regrant", "reconnect"]
+Remedy = Literal["clear", "regrant", "regrant_same_token", "reconnect"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,15 @@ CASES = [
         77,
         REGRANT,
         remedy="regrant",
+    ),
+    Case(
+        "bulk_ACCESS_DENIED_same_token",
+        "bulk_wait",
+        "bulk",
+        _bulk_outcome("ACCESS_DENIED", 1),
+        77,
+        REGRANT,
+        remedy="regrant_same_token",
     ),
     # The merchant's side: a revoked token, a grant without a needed scope.
     Case(
@@ -348,6 +371,9 @@ def test_fault_then_fix_then_resume_gives_the_clean_store(
         assert shop.domain in reason, reason
 
         set_faults(shop)
+        if case.remedy == "regrant_same_token":
+            # Re-granted on the same token (an install whose scopes were updated in place).
+            shop.runtime.tokens.mint(REQUIRED_SCOPES, "custom_app", token=shop.token)
         if case.remedy in ("regrant", "reconnect"):
             reconnect(services, shop, row, mint_token(shop, REQUIRED_SCOPES))
         final = resume(services, row, options)
@@ -356,3 +382,52 @@ def test_fault_then_fix_then_resume_gives_the_clean_store(
     finally:
         services.dispose()
         close_shop(shop)
+
+
+def test_cli_resume_exits_75_while_bulk_jobs_fail_then_0_once_they_succeed(
+    admin_schema: GraphQLSchema,
+    tmp_path: Path,
+    references: Callable[[Mode], dict[str, Any]],
+) -> None:
+    """The audited path end to end: ``backfill resume`` itself, its exit codes and text."""
+    expected = references("bulk")
+    store = ShopStore.generate(None, now=STORE_NOW, **SHOP_SIZE)
+    app = create_emulator_app(store, schema=admin_schema, config=EmulatorConfig(plan="enterprise"))
+    runtime = app.state.runtime
+    data = tmp_path / "data"
+    env = {
+        "SHOPIFY_BACKFILL_DATA_DIR": str(data),
+        "SHOPIFY_BACKFILL_EXTRACTION_MODE": "bulk",
+        "SHOPIFY_BACKFILL_BATCH_SIZE": "10",
+        "SHOPIFY_BACKFILL_BULK_POLL_SECONDS": "0.02",
+        "SHOPIFY_BACKFILL_BULK_POLL_MAX_SECONDS": "0.1",
+        "COLUMNS": "400",
+    }
+    try:
+        with serve_on_port(app) as base:
+            served = Served(api_url=base, token=runtime.seed_grant.token, domain=store.shop_domain)
+            row = connect_served(data, served)
+            runtime.faults.replace(FaultPlan(bulk_outcomes=("FAILED",) * 40))
+            services = build_services(fast_settings(data, **matrix_settings("bulk")))
+            try:
+                first = start_and_run(services, row, RunOptions(bulk_policy=FAST_BULK))
+            finally:
+                services.dispose()
+            assert first.exit_code == 75, first.failure_reason
+            command = ["backfill", "resume", "--shop", store.shop_domain]
+            still = CliRunner().invoke(cli_app, command, env=env)
+            assert still.exit_code == 75, still.output
+            assert f"shopify-backfill backfill resume --shop {store.shop_domain}" in " ".join(
+                still.output.split()
+            )
+            runtime.faults.replace(FaultPlan())
+            done = CliRunner().invoke(cli_app, command, env=env)
+            assert done.exit_code == 0, done.output
+        services = build_services(fast_settings(data))
+        try:
+            assert snapshot(services, row.id) == expected
+        finally:
+            services.dispose()
+    finally:
+        runtime.bulk.shutdown()
+        store.close()
