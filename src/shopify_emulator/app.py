@@ -147,6 +147,7 @@ def create_emulator_app(
         *oauth.routes(),
         Route("/emulator/faults", set_faults, methods=["POST", "GET"]),
         Route("/emulator/tokens", mint_token, methods=["POST"]),
+        Route("/emulator/tokens/revoke", revoke_token, methods=["POST"]),
         Route(
             "/emulator/bulk-operation-outputs/{op_id:int}/{kind}.jsonl",
             download,
@@ -459,6 +460,22 @@ async def mint_token(request: Request) -> Response:
         )
     grant = await run_in_threadpool(runtime.tokens.mint, scopes, kind)
     return json_response({"access_token": grant.token, "scope": ",".join(grant.scopes)})
+
+
+async def revoke_token(request: Request) -> Response:
+    """Revoke a token (the app was uninstalled): its next request gets Shopify's 401."""
+    runtime = runtime_of(request)
+    if not _admin_ok(request):
+        return json_response({"errors": "X-Emulator-Admin header missing or wrong"}, 403)
+    try:
+        token = orjson.loads(await request.body())["token"]
+        if not isinstance(token, str):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return json_response({"errors": 'body must be JSON like {"token": "shpat_..."}'}, 422)
+    if not await run_in_threadpool(runtime.tokens.revoke, token):
+        return json_response({"errors": "no such token"}, 404)
+    return json_response({"revoked": True})
 
 
 # --------------------------------------------------------------------------- downloads

@@ -110,6 +110,13 @@ class TokenStore:
         connection.commit()
         return Grant(value, names, kind)
 
+    def revoke(self, token: str) -> bool:
+        """Forget a token, as when the merchant uninstalls the app; ``False`` if unknown."""
+        connection = self._connect()
+        cursor = connection.execute("DELETE FROM emu_access_tokens WHERE token = ?", (token,))
+        connection.commit()
+        return cursor.rowcount > 0
+
     def lookup(self, token: str | None) -> Grant | None:
         if not token:
             return None

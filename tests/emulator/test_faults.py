@@ -158,3 +158,29 @@ def test_faults_limited_to_configured_paths(emulator: EmulatorHandle) -> None:
         response = client.get("/emulator/faults", headers={"X-Emulator-Admin": ADMIN_SECRET})
     assert response.status_code == 200
     assert response.json()["server_error_rate"] == 1.0
+
+
+def test_a_revoked_token_gets_401_and_others_keep_working(emulator: EmulatorHandle) -> None:
+    other = emulator.mint_token(["read_orders"])
+    victim = emulator.mint_token(["read_orders"])
+    with emulator.client() as client:
+        refused = client.post("/emulator/tokens/revoke", json={"token": victim})
+        revoked = client.post(
+            "/emulator/tokens/revoke",
+            json={"token": victim},
+            headers={"X-Emulator-Admin": ADMIN_SECRET},
+        )
+        again = client.post(
+            "/emulator/tokens/revoke",
+            json={"token": victim},
+            headers={"X-Emulator-Admin": ADMIN_SECRET},
+        )
+        malformed = client.post(
+            "/emulator/tokens/revoke", json={"token": 7}, headers={"X-Emulator-Admin": ADMIN_SECRET}
+        )
+    assert refused.status_code == 403
+    assert revoked.status_code == 200
+    assert again.status_code == 404
+    assert malformed.status_code == 422
+    assert emulator.graphql(SHOP, token=victim).status_code == 401
+    assert emulator.graphql(SHOP, token=other).status_code == 200

@@ -40,6 +40,7 @@ from shopify_backfill.backfill.notify import (
 from shopify_backfill.backfill.ports import AfterBatchHook, CompletionNote, Destination, JobServices
 from shopify_backfill.backfill.preview import choose_mode, reauthorize_url
 from shopify_backfill.backfill.progress import BulkStatus
+from shopify_backfill.backfill.remedies import remedy
 from shopify_backfill.backfill.report import build_report, render_report
 from shopify_backfill.backfill.states import (
     COMPLETED,
@@ -278,7 +279,7 @@ class _Run:
             log.warning("backfill %s stopped: %s", self.row.id, error)
             return RunOutcome(self.row.id, IN_PROGRESS, None, str(error), error.exit_code)
         except BaseException as error:
-            reason = describe(error)
+            reason = describe(error) + remedy(error, self.row.shop_domain)
             if isinstance(error, BackfillError):
                 log.error("backfill %s failed: %s", self.row.id, reason)
             else:
@@ -346,8 +347,7 @@ class _Run:
         )
         if report.missing_scopes:
             raise ScopeError(
-                f"the store's grant lacks {', '.join(report.missing_scopes)}; re-authorize the "
-                f"app at {report.reauthorize_url} and then resume the backfill",
+                f"the store's grant lacks {', '.join(report.missing_scopes)}",
                 missing=report.missing_scopes,
                 reauth_url=report.reauthorize_url,
             )

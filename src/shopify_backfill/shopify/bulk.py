@@ -59,6 +59,11 @@ class _PollData(msgspec.Struct, rename="camel"):
     bulk_operation: BulkOperation | None = None
 
 
+class OperationGoneError(BulkOperationError):
+    """Shopify answers ``null`` for a recorded job: it was purged, or it belongs to the
+    token the store had before it was reconnected (jobs are per token); submit a new one."""
+
+
 class ReconciliationError(Terminal):
     """What was read disagrees with what Shopify says it wrote: never report success."""
 
@@ -102,6 +107,10 @@ class BulkRunner:
         self.clock = clock
         self.policy = policy or BulkPolicy()
         self._on_progress = on_progress
+        self._runs: dict[str, int] = {}
+        """Jobs submitted per stream by this runner: the re-run budget is per attempt, so
+        a resume after the cause is gone gets a fresh one (the stored ``attempts`` only
+        counts, it never blocks)."""
 
     def start(self, stream: BulkStream) -> None:
         """Submit the stream's job unless one is already recorded (resume keeps it)."""
@@ -119,18 +128,23 @@ class BulkRunner:
             if state.operation_id is None:
                 self._submit(stream, state, since=state.partial_since)
                 continue
-            operation = self._wait(state.operation_id, stream.kind)
+            try:
+                operation = self._wait(state.operation_id, stream.kind)
+            except OperationGoneError:
+                self._forget(stream, state)
+                continue
             if operation.status == "COMPLETED":
                 self._complete(stream, state, operation)
                 continue
             self._recover(stream, state, operation)
 
     def _submit(self, stream: BulkStream, state: StreamState, *, since: str | None) -> None:
-        if state.attempts >= self.policy.max_runs:
+        runs = self._runs.get(stream.kind, 0)
+        if runs >= self.policy.max_runs:
             raise BulkOperationError(
-                f"the {stream.kind} bulk query failed {state.attempts} times; "
-                "resume the backfill later or switch to paginated extraction"
+                f"the {stream.kind} bulk query failed {runs} times in a row on Shopify's side"
             )
+        self._runs[stream.kind] = runs + 1
         search = stream.search
         if since is not None:
             search = f"({search}) AND {stream.time_field}:>='{since}'"
@@ -171,7 +185,7 @@ class BulkRunner:
     def poll(self, operation_id: str) -> BulkOperation:
         data = self.client.data(queries.BULK_POLL_QUERY, {"id": operation_id}, _PollData)
         if data.bulk_operation is None:
-            raise BulkOperationError(f"Shopify no longer knows bulk operation {operation_id}")
+            raise OperationGoneError(f"Shopify no longer knows bulk operation {operation_id}")
         return data.bulk_operation
 
     def _complete(self, stream: BulkStream, state: StreamState, operation: BulkOperation) -> None:
@@ -211,9 +225,12 @@ class BulkRunner:
 
     def _recover(self, stream: BulkStream, state: StreamState, operation: BulkOperation) -> None:
         if operation.error_code == "ACCESS_DENIED":
+            # Forget the denied job first: after the re-grant, a resume submits a new one
+            # instead of polling this one (denied for good) again.
+            self._forget(stream, state)
             raise ScopeError(
                 f"Shopify denied the {stream.kind} bulk query (ACCESS_DENIED): the grant lacks "
-                "a scope or protected customer data access; re-authorize the app"
+                "a scope or protected customer data access"
             )
         if operation.partial_data_url:
             self._download(stream.kind, state, operation.partial_data_url, operation.id)
@@ -225,6 +242,11 @@ class BulkRunner:
             state.file_roots = 0
             self.staging.save_state(stream.kind, state)
             return
+        self._forget(stream, state)
+
+    def _forget(self, stream: BulkStream, state: StreamState) -> None:
+        """Drop the recorded job (and its staged lines, unless they continue a partial
+        result) so the next step submits a fresh one."""
         state.operation_id = None
         self.staging.save_state(stream.kind, state)
         if state.partial_since is None:
