@@ -28,6 +28,10 @@ from shopify_backfill.web.security import digest, new_token
 from shopify_backfill.web.tables import api_keys, web_sessions, web_users
 
 SESSION_DAYS = 7
+EXPIRED_SESSION_KEPT = timedelta(minutes=15)
+"""How long an expired session's row stays: its OAuth states (``stores.STATE_TTL``, ten
+minutes) are deleted with it, and a flow started just before the session ended must
+still be finishable after logging in again."""
 API_KEY_PREFIX = "sbk_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -127,7 +131,9 @@ def open_session(conn: sa.Connection, user_id: int, *, now: datetime) -> str:
             expires_at=now + timedelta(days=SESSION_DAYS),
         )
     )
-    conn.execute(sa.delete(web_sessions).where(web_sessions.c.expires_at < now))
+    conn.execute(
+        sa.delete(web_sessions).where(web_sessions.c.expires_at < now - EXPIRED_SESSION_KEPT)
+    )
     return token
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
@@ -93,8 +94,12 @@ def _render_error(
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> Response:
+        """Back to this very URL after login, query included: an OAuth callback that lost
+        its session (expired during Shopify's consent screen) is finished after login."""
         target = request.url.path
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        if request.url.query:
+            target = f"{target}?{request.url.query}"
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
     @app.exception_handler(WebError)
     async def _web(request: Request, error: WebError) -> Response:

@@ -1,13 +1,15 @@
 """Logging in and out, and ``/api/v1/me``.
 
 The login form is protected against login CSRF with a signed double-submit cookie:
-there is no session yet whose token could be used.
+there is no session yet whose token could be used. ``next`` brings the user back where
+the login was asked for, query included (an OAuth callback), on this site only.
 """
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -33,13 +35,25 @@ from shopify_backfill.web.security import new_token
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["session"])
 LOGIN_FORM_SECONDS = 3600
+MAX_NEXT_LENGTH = 4096
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path: an open redirect after login would be a phishing aid."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/stores"
+    """Only a path of this site (its query kept): an open redirect after login would be a
+    phishing aid. Browsers drop tabs and line breaks and read ``\\`` as ``/``, so any of
+    those, a scheme or a host make the target fall back to ``/stores``."""
+    if (
+        not target
+        or len(target) > MAX_NEXT_LENGTH
+        or not target.startswith("/")
+        or "\\" in target
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    ):
+        return "/stores"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return "/stores"
+    return target
 
 
 def _login_page(
