@@ -105,19 +105,32 @@ def add_user(
     return int(user_id), workspace_id
 
 
-def authenticate(conn: sa.Connection, email: str, password: str, *, now: datetime) -> int | None:
-    """The user id when the email and password match, else ``None`` (same time either way)."""
+LoginFailure = Literal["unknown_account", "wrong_password"]
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """The user id when the email and password match, else why not (for the audit log
+    only: the caller answers both failures alike)."""
+
+    user_id: int | None
+    failure: LoginFailure | None = None
+
+
+def authenticate(conn: sa.Connection, email: str, password: str, *, now: datetime) -> LoginCheck:
+    """Check the email and password; an unknown email costs the same scrypt run as a wrong
+    password (against ``DUMMY_HASH``), so timing does not tell which accounts exist."""
     address = email.strip().lower()
     row = conn.execute(
         sa.select(web_users.c.id, web_users.c.password_hash).where(web_users.c.email == address)
     ).first()
     if row is None:
         verify_password(password, DUMMY_HASH)
-        return None
+        return LoginCheck(None, "unknown_account")
     if not verify_password(password, row.password_hash):
-        return None
+        return LoginCheck(None, "wrong_password")
     conn.execute(sa.update(web_users).where(web_users.c.id == row.id).values(last_login_at=now))
-    return int(row.id)
+    return LoginCheck(int(row.id))
 
 
 def open_session(conn: sa.Connection, user_id: int, *, now: datetime) -> str:
