@@ -212,17 +212,18 @@ def test_unreachable_redis_refuses_logins(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "hint"),
     [
-        ("login_limits_per_account", "0/minute"),
-        ("login_limits_per_address", "often"),
-        ("api_key_limits_per_address", ""),
-        ("auth_throttle_url", "http://127.0.0.1:6379"),
+        ("login_limits_per_account", "0/minute", "COUNT/PERIOD"),
+        ("login_limits_per_address", "often", "COUNT/PERIOD"),
+        ("api_key_limits_per_address", "", "COUNT/PERIOD"),
+        ("auth_throttle_url", "http://127.0.0.1:6379", "redis://"),
     ],
 )
-def test_bad_throttle_settings_are_named(tmp_path: Path, name: str, value: str) -> None:
+def test_bad_throttle_settings_are_named(tmp_path: Path, name: str, value: str, hint: str) -> None:
     with pytest.raises(ValidationError) as caught:
         web_settings(tmp_path, **{name: value})
     described = describe_settings_error(caught.value)
-    assert f"SHOPIFY_BACKFILL_{name.upper()}" in described
+    assert f"SHOPIFY_BACKFILL_{name.upper()}" in described and hint in described
     assert len(described.splitlines()) == 2
+    assert web_settings(tmp_path, **{name: "3/minute;9/hour" if hint != "redis://" else None})
