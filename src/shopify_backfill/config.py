@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -97,6 +98,26 @@ class Settings(BaseSettings):
         description="Broker of the optional Celery worker (the default worker is in-process).",
     )
     celery_queue: str = Field(default="backfill", description="Celery queue of backfill jobs.")
+    auth_throttle_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/1, rediss://...) where the partner page "
+        "counts failed logins and API-key attempts, shared by every web process; it may be "
+        "the Celery broker's Redis (keys are prefixed). Unset: counted in this process's "
+        "memory, which is right for one `serve` process and forgets on restart.",
+    )
+    login_limits_per_account: str = Field(
+        default="5/minute;20/hour;100/day",
+        description="Login attempts allowed per email address, tier by tier (limits "
+        "notation); over one, the login is refused until its oldest attempt ages out.",
+    )
+    login_limits_per_address: str = Field(
+        default="20/minute;100/hour;500/day",
+        description="Login attempts allowed per client address (looser: offices share one).",
+    )
+    api_key_limits_per_address: str = Field(
+        default="20/minute;100/hour;500/day",
+        description="Failed API-key authentications allowed per client address.",
+    )
     mail_attempts: int = Field(default=3, ge=1, le=10, description="Tries per email.")
     mail_backoff_seconds: float = Field(
         default=1.0, ge=0, le=300, description="Wait before the 2nd try; doubles each time."
@@ -142,6 +163,28 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg)
         return self
+
+    @field_validator("auth_throttle_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "redis+unix://")):
+            msg = "auth_throttle_url must be a redis://, rediss:// or redis+unix:// URL"
+            raise ValueError(msg)
+        return value
+
+    @field_validator(
+        "login_limits_per_account", "login_limits_per_address", "api_key_limits_per_address"
+    )
+    @classmethod
+    def _limit_tiers(cls, value: str) -> str:
+        try:
+            tiers = parse_many(value)
+        except ValueError:
+            tiers = []
+        if not tiers or any(tier.amount < 1 for tier in tiers):
+            msg = "write the limits as 'COUNT/PERIOD' tiers separated by ';', e.g. 5/minute;20/hour"
+            raise ValueError(msg)
+        return value
 
     @field_validator("database_url")
     @classmethod

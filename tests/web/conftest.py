@@ -155,7 +155,9 @@ class User:
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 
 
-def login(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+def login(
+    client: TestClient, email: str, password: str = PASSWORD, *, next_url: str = "/stores"
+) -> httpx.Response:
     page = client.get("/login")
     match = LOGIN_CSRF.search(page.text)
     assert match, "the login form has its CSRF field"
@@ -165,7 +167,7 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Res
             "email": email,
             "password": password,
             "login_csrf": match.group(1),
-            "next": "/stores",
+            "next": next_url,
         },
     )
 

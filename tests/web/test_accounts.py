@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from shopify_backfill.web.passwords import hash_password, verify_password
@@ -66,6 +67,27 @@ def test_login_redirect_stays_on_this_site(web: Web) -> None:
     assert 'name="next" value="/stores"' in page.text
     page = client.get("/login?next=/notifications")
     assert 'name="next" value="/notifications"' in page.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/phish",
+        "/\\evil.example/phish",
+        "/\t/evil.example/phish",
+        "/\n/evil.example",
+        "https:/evil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_login_never_redirects_to_another_site(web: Web, target: str) -> None:
+    client = web.anonymous()
+    page = client.get("/login", params={"next": target})
+    assert 'name="next" value="/stores"' in page.text
+    response = login(client, web.alice.email, next_url=target)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/stores"
 
 
 def test_passwords_and_sessions_are_stored_hashed(web: Web) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -10,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from shopify_backfill.profiles.schema import shop_connections
+from shopify_backfill.web.tables import web_sessions, web_users
 
-from .conftest import BASE_URL, Web, follow_oauth
+from .conftest import BASE_URL, Web, follow_oauth, login
 
 
 def test_connect_with_token_hides_and_encrypts_it(
@@ -97,6 +101,50 @@ def test_replayed_callback_is_refused(web: Web) -> None:
     again = web.alice.get(f"/shopify/callback?{urlencode(params)}")
     assert again.status_code == 400
     assert "state does not match" in again.text
+
+
+def _end_alice_session(web: Web, how: str) -> None:
+    if how == "cookie_dropped":
+        web.alice.client.cookies.delete("sbf_session")
+        return
+    with web.services.engine.begin() as conn:  # the 7 days ran out during the consent
+        user_id = conn.execute(
+            sa.select(web_users.c.id).where(web_users.c.email == web.alice.email)
+        ).scalar_one()
+        conn.execute(
+            sa.update(web_sessions)
+            .where(web_sessions.c.user_id == user_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+
+@pytest.mark.parametrize("how", ["cookie_dropped", "session_expired"])
+def test_callback_without_a_session_finishes_after_login(web: Web, how: str) -> None:
+    params = callback_params(web)  # alice started the flow; the merchant approved it
+    assert {"code", "shop", "state", "hmac", "host", "timestamp"} <= set(params)
+    callback = f"/shopify/callback?{urlencode(params)}"
+    _end_alice_session(web, how)
+
+    landed = web.alice.get(callback)
+    assert landed.status_code == 303
+    target = urlsplit(landed.headers["location"])
+    assert target.path == "/login"
+    kept = dict(parse_qsl(target.query))["next"]
+    assert kept == callback
+    assert dict(parse_qsl(urlsplit(kept).query)) == params
+
+    form = web.alice.get(landed.headers["location"])
+    match = re.search(r'name="next" value="([^"]+)"', form.text)
+    assert match and html.unescape(match.group(1)) == callback
+    back = login(web.alice.client, web.alice.email, next_url=html.unescape(match.group(1)))
+    assert back.status_code == 303 and back.headers["location"] == callback
+
+    finished = web.alice.get(back.headers["location"])
+    assert finished.status_code == 303, finished.text
+    assert finished.headers["location"].endswith("?notice=connected")
+    stores = web.alice.get("/api/v1/stores").json()["stores"]
+    assert [store["shop"] for store in stores] == [web.shop.domain]
+    assert "read_all_orders" in stores[0]["granted_scopes"]
 
 
 def test_tampered_callback_is_refused(web: Web) -> None:

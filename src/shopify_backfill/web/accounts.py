@@ -28,6 +28,10 @@ from shopify_backfill.web.security import digest, new_token
 from shopify_backfill.web.tables import api_keys, web_sessions, web_users
 
 SESSION_DAYS = 7
+EXPIRED_SESSION_KEPT = timedelta(minutes=15)
+"""How long an expired session's row stays: its OAuth states (``stores.STATE_TTL``, ten
+minutes) are deleted with it, and a flow started just before the session ended must
+still be finishable after logging in again."""
 API_KEY_PREFIX = "sbk_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -101,19 +105,32 @@ def add_user(
     return int(user_id), workspace_id
 
 
-def authenticate(conn: sa.Connection, email: str, password: str, *, now: datetime) -> int | None:
-    """The user id when the email and password match, else ``None`` (same time either way)."""
+LoginFailure = Literal["unknown_account", "wrong_password"]
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """The user id when the email and password match, else why not (for the audit log
+    only: the caller answers both failures alike)."""
+
+    user_id: int | None
+    failure: LoginFailure | None = None
+
+
+def authenticate(conn: sa.Connection, email: str, password: str, *, now: datetime) -> LoginCheck:
+    """Check the email and password; an unknown email costs the same scrypt run as a wrong
+    password (against ``DUMMY_HASH``), so timing does not tell which accounts exist."""
     address = email.strip().lower()
     row = conn.execute(
         sa.select(web_users.c.id, web_users.c.password_hash).where(web_users.c.email == address)
     ).first()
     if row is None:
         verify_password(password, DUMMY_HASH)
-        return None
+        return LoginCheck(None, "unknown_account")
     if not verify_password(password, row.password_hash):
-        return None
+        return LoginCheck(None, "wrong_password")
     conn.execute(sa.update(web_users).where(web_users.c.id == row.id).values(last_login_at=now))
-    return int(row.id)
+    return LoginCheck(int(row.id))
 
 
 def open_session(conn: sa.Connection, user_id: int, *, now: datetime) -> str:
@@ -127,7 +144,9 @@ def open_session(conn: sa.Connection, user_id: int, *, now: datetime) -> str:
             expires_at=now + timedelta(days=SESSION_DAYS),
         )
     )
-    conn.execute(sa.delete(web_sessions).where(web_sessions.c.expires_at < now))
+    conn.execute(
+        sa.delete(web_sessions).where(web_sessions.c.expires_at < now - EXPIRED_SESSION_KEPT)
+    )
     return token
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
@@ -30,6 +31,7 @@ from shopify_backfill.web.errors import WebError, status_for
 from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.routes import api_keys, backfills, notifications, session, stores
 from shopify_backfill.web.security import Signer, session_secret
+from shopify_backfill.web.throttle import AuthThrottle
 from shopify_backfill.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -77,28 +79,40 @@ def _error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
 
 
 def _render_error(
-    request: Request, status: int, code: str, message: str, field: str | None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     if _is_api(request):
-        return JSONResponse(_error_body(code, message, field), status_code=status)
+        return JSONResponse(_error_body(code, message, field), status_code=status, headers=headers)
     context: WebContext = request.app.state.web
     return context.templates.TemplateResponse(
         request,
         "error.html",
         {"status": status, "message": message, "field": field, "principal": None, "unread": 0},
         status_code=status,
+        headers=headers,
     )
 
 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> Response:
+        """Back to this very URL after login, query included: an OAuth callback that lost
+        its session (expired during Shopify's consent screen) is finished after login."""
         target = request.url.path
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        if request.url.query:
+            target = f"{target}?{request.url.query}"
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
     @app.exception_handler(WebError)
     async def _web(request: Request, error: WebError) -> Response:
-        return _render_error(request, error.status, error.code, error.message, error.field)
+        return _render_error(
+            request, error.status, error.code, error.message, error.field, error.headers
+        )
 
     @app.exception_handler(BackfillError)
     async def _product(request: Request, error: BackfillError) -> Response:
@@ -141,6 +155,7 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
         signer=Signer(session_secret(services.settings)),
         templates=templates,
         jobs=WebJobs(services, transport),
+        throttle=AuthThrottle.from_settings(services.settings),
     )
 
     @asynccontextmanager

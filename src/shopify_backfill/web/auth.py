@@ -4,7 +4,8 @@ Two ways in: the session cookie of a logged-in user (pages, and the page's own A
 calls), or ``Authorization: Bearer <API key>`` (scripts). Cookies are sent by the
 browser on its own, so every state-changing request made with one must also carry the
 session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``); an API key
-is never sent implicitly and needs none.
+is never sent implicitly and needs none. Failed API keys are throttled per client
+address (429 with ``Retry-After``) and audited.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from shopify_backfill.web import audit
 from shopify_backfill.web.accounts import (
     SESSION_DAYS,
     Principal,
@@ -21,7 +23,8 @@ from shopify_backfill.web.accounts import (
     session_principal,
 )
 from shopify_backfill.web.context import WebContext, utcnow, web_context
-from shopify_backfill.web.errors import Forbidden, NotAuthenticated
+from shopify_backfill.web.errors import Forbidden, NotAuthenticated, TooManyAttempts
+from shopify_backfill.web.throttle import client_address
 
 SESSION_COOKIE = "sbf_session"
 LOGIN_COOKIE = "sbf_login"
@@ -70,14 +73,32 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
+def _api_key_caller(request: Request, context: WebContext, key: str) -> Principal:
+    """The key's principal; failures are counted per client address (``web/throttle.py``)
+    and audited, and an address over its limit is refused, even with a valid key, until
+    its ``Retry-After`` has passed."""
+    address = client_address(request)
+    wait = context.throttle.api_key_wait(address)
+    if wait is not None:
+        audit.api_key_failed(address, "throttled", retry_after=wait)
+        raise TooManyAttempts(
+            f"too many failed API-key attempts from this address; retry in {wait} seconds",
+            retry_after=wait,
+        )
+    with context.services.engine.begin() as conn:
+        principal = api_key_principal(conn, key, now=utcnow())
+    if principal is None:
+        context.throttle.api_key_failed(address)
+        audit.api_key_failed(address, "unknown_or_revoked_key")
+        raise NotAuthenticated("the API key is unknown or revoked")
+    return principal
+
+
 def resolve(request: Request, context: WebContext) -> Principal | None:
     key = _bearer(request)
+    if key is not None:
+        return _api_key_caller(request, context, key)
     with context.services.engine.begin() as conn:
-        if key is not None:
-            principal = api_key_principal(conn, key, now=utcnow())
-            if principal is None:
-                raise NotAuthenticated("the API key is unknown or revoked")
-            return principal
         token = session_token(request, context)
         if token is None:
             return None

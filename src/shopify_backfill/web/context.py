@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from shopify_backfill.profiles.connections import default_api_url
 from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.security import Signer
+from shopify_backfill.web.throttle import AuthThrottle
 from shopify_backfill.wiring import Services
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -31,6 +32,7 @@ class WebContext:
     signer: Signer
     templates: Jinja2Templates
     jobs: WebJobs
+    throttle: AuthThrottle
 
     @property
     def cookie_secure(self) -> bool:

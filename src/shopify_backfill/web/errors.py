@@ -23,6 +23,11 @@ class WebError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers of this refusal (``Retry-After`` for 429)."""
+        return {}
+
 
 class FieldError(WebError):
     """Bad input in one named field."""
@@ -51,6 +56,28 @@ class NotFound(WebError):  # noqa: N818 - named after its HTTP status
 class Conflict(WebError):  # noqa: N818 - named after its HTTP status
     status = 409
     code = "conflict"
+
+
+class TooManyAttempts(WebError):  # noqa: N818 - named after what the caller sees
+    """Too many failed logins or API-key attempts: wait ``retry_after`` seconds (429)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ThrottleUnavailable(WebError):  # noqa: N818 - named after what the caller sees
+    """The shared attempt counters cannot be reached: refuse rather than stop counting."""
+
+    status = 503
+    code = "throttle_unavailable"
 
 
 def status_for(error: BackfillError) -> tuple[int, str]:

@@ -4,7 +4,8 @@ A thin layer over ``shopify/oauth.py``, ``shopify/verify.py`` and
 ``profiles/connections.py``: it adds what only
 a web page needs, namely tenancy (every read filters on the caller's workspace; another
 workspace's id is "not found") and the OAuth state nonce bound to the browser session
-that started the flow, stored as a digest and usable once.
+that started the flow, stored as a digest and usable once (the same user may finish it
+in a new session after logging in again; see ``complete_oauth``).
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext, utcnow
 from shopify_backfill.web.errors import FieldError, NotFound, WebError
 from shopify_backfill.web.security import digest
-from shopify_backfill.web.tables import oauth_states
+from shopify_backfill.web.tables import oauth_states, web_sessions
 
 STATE_TTL = timedelta(minutes=10)
+"""Shorter than ``accounts.EXPIRED_SESSION_KEPT``, so a state outlives no session row."""
 Purpose = Literal["connect", "reauthorize"]
 
 
@@ -225,16 +227,23 @@ class OAuthResult:
 def complete_oauth(
     context: WebContext, principal: Principal, params: Mapping[str, str]
 ) -> OAuthResult:
-    """Verify the callback (HMAC, timestamp, shop, state of *this* session), exchange the
-    code and save the grant. The nonce is consumed first, so a replayed callback fails."""
+    """Verify the callback (HMAC, timestamp, shop, state of *this* user), exchange the
+    code and save the grant. The nonce is consumed first, so a replayed callback fails.
+
+    The state is matched to the user whose session started the flow, through any of
+    their sessions: when that session ended during Shopify's consent screen, the callback
+    goes through the login form and arrives in a new session of the same user. Another
+    user, even of the same workspace, is still refused."""
     settings = context.services.settings
     nonce = params.get("state", "")
     now = utcnow()
     with context.services.engine.begin() as conn:
         state = conn.execute(
-            sa.select(oauth_states).where(
+            sa.select(oauth_states)
+            .join(web_sessions, web_sessions.c.id == oauth_states.c.session_id)
+            .where(
                 oauth_states.c.nonce_hash == digest(nonce),
-                oauth_states.c.session_id == principal.session_id,
+                web_sessions.c.user_id == principal.user_id,
                 oauth_states.c.workspace_id == principal.workspace_id,
                 oauth_states.c.used_at.is_(None),
                 oauth_states.c.expires_at > now,

@@ -1,17 +1,23 @@
 """Logging in and out, and ``/api/v1/me``.
 
 The login form is protected against login CSRF with a signed double-submit cookie:
-there is no session yet whose token could be used.
+there is no session yet whose token could be used. Attempts are throttled per account and
+per client address (``web/throttle.py``: 429 with ``Retry-After``, shown on the form), and
+each refusal is written to the audit log (``web/audit.py``). A wrong password and an
+unknown email get the same page, status and cost. ``next`` brings the user back where
+the login was asked for, query included (an OAuth callback), on this site only.
 """
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from shopify_backfill.web import audit
 from shopify_backfill.web.accounts import (
     authenticate,
     close_session,
@@ -26,20 +32,34 @@ from shopify_backfill.web.auth import (
     set_session_cookie,
 )
 from shopify_backfill.web.context import Context, WebContext, utcnow
-from shopify_backfill.web.errors import Forbidden
+from shopify_backfill.web.errors import Forbidden, TooManyAttempts
 from shopify_backfill.web.pages import redirect
 from shopify_backfill.web.security import new_token
+from shopify_backfill.web.throttle import client_address, describe_wait
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["session"])
 LOGIN_FORM_SECONDS = 3600
+MAX_NEXT_LENGTH = 4096
+WRONG_LOGIN = "The email or the password is not correct."
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path: an open redirect after login would be a phishing aid."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/stores"
+    """Only a path of this site (its query kept): an open redirect after login would be a
+    phishing aid. Browsers drop tabs and line breaks and read ``\\`` as ``/``, so any of
+    those, a scheme or a host make the target fall back to ``/stores``."""
+    if (
+        not target
+        or len(target) > MAX_NEXT_LENGTH
+        or not target.startswith("/")
+        or "\\" in target
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    ):
+        return "/stores"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return "/stores"
+    return target
 
 
 def _login_page(
@@ -50,6 +70,7 @@ def _login_page(
     error: str | None = None,
     email: str = "",
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     nonce = new_token()
     response = context.templates.TemplateResponse(
@@ -64,6 +85,7 @@ def _login_page(
             "email": email,
         },
         status_code=status_code,
+        headers=headers,
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -99,19 +121,38 @@ def login(
             "the login form expired or was not sent by this site; reload it and try again",
             field="csrf_token",
         )
-    now = utcnow()
-    with context.services.engine.begin() as conn:
-        user_id = authenticate(conn, email, password, now=now)
-        token = open_session(conn, user_id, now=now) if user_id is not None else None
-    if token is None:
+    address = client_address(request)
+    shown_email = email.strip()[:320]
+    wait = context.throttle.take_login_attempt(email, address)
+    if wait is not None:
+        audit.login_failed(email, address, "throttled", retry_after=wait)
+        refusal = TooManyAttempts(
+            f"Too many login attempts. Try again in {describe_wait(wait)}.", retry_after=wait
+        )
         return _login_page(
             request,
             context,
             next_url=_safe_next(next),
-            error="The email or the password is not correct.",
-            email=email.strip()[:320],
+            error=refusal.message,
+            email=shown_email,
+            status_code=refusal.status,
+            headers=refusal.headers,
+        )
+    now = utcnow()
+    with context.services.engine.begin() as conn:
+        check = authenticate(conn, email, password, now=now)
+        token = open_session(conn, check.user_id, now=now) if check.user_id is not None else None
+    if token is None:
+        audit.login_failed(email, address, check.failure or "wrong_password")
+        return _login_page(
+            request,
+            context,
+            next_url=_safe_next(next),
+            error=WRONG_LOGIN,
+            email=shown_email,
             status_code=401,
         )
+    context.throttle.login_succeeded(email)
     response = redirect(_safe_next(next))
     set_session_cookie(response, context, token)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
