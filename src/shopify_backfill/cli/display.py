@@ -153,7 +153,7 @@ def outcome_text(view: dict[str, Any]) -> str:
         lines.append(render_report(view["report"]))
     else:
         lines.append(progress_line(view))
-        if view["status"] == "failed":
+        if view["status"] == "failed" or view.get("interrupted"):
             lines.append(
                 f"the backfill is {view['status_label']}; resume it with "
                 f"`shopify-backfill backfill resume --shop {view['shop']}`"
