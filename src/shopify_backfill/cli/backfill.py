@@ -175,7 +175,7 @@ def status(
     workspace: Workspace = DEFAULT_WORKSPACE,
 ) -> None:
     """Show status, progress, ETA and (once completed) the report; readable mid-run."""
-    services = build_services(Settings())
+    services = build_services(Settings(), read_only=True)
     try:
         domain = validate_shop_domain(shop)
         with services.engine.connect() as conn:
