@@ -72,7 +72,7 @@ from shopify_backfill.shopify.client import AdminClient
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, ExtractionMode, Extractor
 from shopify_backfill.shopify.preflight import run_preflight
-from shopify_backfill.shopify.retry import RetryPolicy
+from shopify_backfill.shopify.retry import RetryObserver, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ class RunOptions:
     stop: threading.Event | None = None
     """Set by an interface (the CLI on Ctrl-C) to stop the run at the next batch boundary:
     the batch in hand commits, then the run is recorded as interrupted, resumable."""
+    on_retry: RetryObserver | None = None
+    """Told before each retry of a Shopify request (the CLI prints it)."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ class _Run:
             transport=self.options.transport,
             clock=self.clock,
             retry=self.options.retry,
+            on_retry=self.options.on_retry,
         )
         with client:
             yield client

@@ -35,6 +35,7 @@ from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.connections import connection_id_of
 from shopify_backfill.shopify.oauth import validate_shop_domain
+from shopify_backfill.shopify.retry import RetryNotice
 from shopify_backfill.wiring import (
     DEFAULT_WORKSPACE,
     Services,
@@ -71,6 +72,11 @@ def _open(services: Services, workspace: str, shop: str) -> BackfillRow:
         )
 
 
+def say_retry(notice: RetryNotice) -> None:
+    """Retries are news while a run is followed: on stderr, beside the progress."""
+    print(notice.text(), file=sys.stderr, flush=True)
+
+
 def run_and_follow(
     services: Services, backfill_id: int, options: RunOptions, *, as_json: bool
 ) -> tuple[RunOutcome, dict[str, Any]]:
@@ -79,7 +85,7 @@ def run_and_follow(
     Ctrl-C stops the run at the next batch boundary (a second one quits at once).
     """
     stop = threading.Event()
-    options = dataclasses.replace(options, stop=stop)
+    options = dataclasses.replace(options, stop=stop, on_retry=say_retry)
     with services.engine.connect() as conn:
         shop_domain = read_status(conn, backfill_id)["shop"]
     with InProcessWorker(services) as worker, stop_on_ctrl_c(stop, shop_domain):
