@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_backfill.errors import Terminal, Transient
+from shopify_backfill.errors import BackfillError, Terminal, Transient
 
 
 class BackfillStateError(Terminal):
@@ -25,3 +25,13 @@ class LeaseLost(Transient):
     """
 
     exit_code = 75
+
+
+class Interrupted(BackfillError):  # noqa: N818 - "the run was interrupted"
+    """The operator asked the run to stop (Ctrl-C); it stopped at a batch boundary.
+
+    Nothing is lost: the last batch is committed with its checkpoint, and ``resume``
+    continues from there. 130 is the shell's code for a process ended by SIGINT.
+    """
+
+    exit_code = 130

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from shopify_backfill.backfill.errors import LeaseLost
+from shopify_backfill.backfill.errors import Interrupted, LeaseLost
 from shopify_backfill.backfill.notify import (
     Delivery,
     Mailer,
@@ -46,6 +46,7 @@ from shopify_backfill.backfill.states import (
     COMPLETED,
     FAILED,
     IN_PROGRESS,
+    INTERRUPTED_PREFIX,
     Phase,
     Status,
 )
@@ -72,7 +73,7 @@ from shopify_backfill.shopify.client import AdminClient
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, ExtractionMode, Extractor
 from shopify_backfill.shopify.preflight import run_preflight
-from shopify_backfill.shopify.retry import RetryPolicy
+from shopify_backfill.shopify.retry import RetryObserver, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,11 @@ class RunOptions:
     completion_notes: Sequence[CompletionNote] = ()
     mailer: Mailer | None = None
     owner: str | None = None
+    stop: threading.Event | None = None
+    """Set by an interface (the CLI on Ctrl-C) to stop the run at the next batch boundary:
+    the batch in hand commits, then the run is recorded as interrupted, resumable."""
+    on_retry: RetryObserver | None = None
+    """Told before each retry of a Shopify request (the CLI prints it)."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +126,17 @@ def staging_path(services: JobServices, backfill_id: int) -> Path:
     return services.settings.data_dir / "staging" / f"backfill-{backfill_id}.sqlite"
 
 
+def interrupted_reason(shop_domain: str) -> str:
+    return (
+        f"{INTERRUPTED_PREFIX} after the last committed batch; nothing is lost, resume it "
+        f"with `shopify-backfill backfill resume --shop {shop_domain}`"
+    )
+
+
 def describe(error: BaseException) -> str:
     """A reason a merchant can read; the product's own errors already say what to do."""
     if isinstance(error, KeyboardInterrupt):
-        return "interrupted by the operator; resume it to continue from its checkpoint"
+        return f"{INTERRUPTED_PREFIX}; resume it to continue from its checkpoint"
     if isinstance(error, BackfillError):
         return str(error) or type(error).__name__
     return f"unexpected {type(error).__name__}: {error}; resume it once the cause is fixed"
@@ -284,7 +297,7 @@ class _Run:
                 log.error("backfill %s failed: %s", self.row.id, reason)
             else:
                 log.exception("backfill %s failed unexpectedly", self.row.id)
-            self._record_failure(reason)
+            self._record_failure(reason, notify=not isinstance(error, Interrupted))
             emails = self._deliver()
             if not isinstance(error, Exception):
                 raise
@@ -311,8 +324,10 @@ class _Run:
                 ),
                 on_bulk_progress=self._on_bulk_progress,
             )
+            self._stop_if_asked()
             for batch in extractor.batches(checkpoint):
                 self._commit(batch)
+                self._stop_if_asked()
         self._save(phase="finishing")
         heartbeat.stop()
         return self._complete()
@@ -329,6 +344,7 @@ class _Run:
             transport=self.options.transport,
             clock=self.clock,
             retry=self.options.retry,
+            on_retry=self.options.on_retry,
         )
         with client:
             yield client
@@ -372,6 +388,12 @@ class _Run:
     def _on_bulk_progress(self, kind: str, status: str, objects: int) -> None:
         self.progress.bulk = BulkStatus(kind=kind, status=status, objects=objects)
         self._save(phase="extracting_customers" if kind == "customers" else "extracting_orders")
+        self._stop_if_asked()
+
+    def _stop_if_asked(self) -> None:
+        """Between batches (or bulk polls) nothing is in flight: a safe place to stop."""
+        if self.options.stop is not None and self.options.stop.is_set():
+            raise Interrupted(interrupted_reason(self.row.shop_domain))
 
     def _commit(self, batch: Batch) -> None:
         counts = counts_from(self.counts.as_dict())
@@ -451,13 +473,17 @@ class _Run:
             )
         return report
 
-    def _record_failure(self, reason: str) -> None:
+    def _record_failure(self, reason: str, *, notify: bool = True) -> None:
+        """Mark the run failed (resumable); ``notify`` adds the dashboard note and email,
+        which an operator who pressed Ctrl-C does not need."""
         now = _now()
         self.progress.phase = "failed"
         self.progress.updated_at = now
         try:
             with self.engine.begin() as conn:
                 if not fail(conn, self.lease, reason=reason, progress=self.progress, now=now):
+                    return
+                if not notify:
                     return
                 shop = self.row.shop_domain
                 post_notification(

@@ -16,6 +16,10 @@ IN_PROGRESS: Final[Status] = "in_progress"
 COMPLETED: Final[Status] = "completed"
 FAILED: Final[Status] = "failed"
 
+INTERRUPTED_PREFIX: Final = "interrupted by the operator"
+"""How the reason of a run stopped by Ctrl-C starts: such a ``failed`` row is shown as
+interrupted, not as a failure (no migration needed for a separate status)."""
+
 
 Phase = Literal[
     "not_started",

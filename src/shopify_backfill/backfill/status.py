@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from shopify_backfill.backfill.notify import deliveries_of
 from shopify_backfill.backfill.progress import progress_view
-from shopify_backfill.backfill.store import BackfillRow, get_backfill
+from shopify_backfill.backfill.states import FAILED, IN_PROGRESS, INTERRUPTED_PREFIX
+from shopify_backfill.backfill.store import BackfillRow, get_backfill, owner_is_dead
+
+
+def abandoned(row: BackfillRow, now: datetime) -> bool:
+    """``in_progress`` but nobody runs it: its holder died or stopped renewing the lease
+    (a second Ctrl-C, a kill). A queued run (no holder yet) is not abandoned."""
+    if row.status != IN_PROGRESS or row.lease_owner is None:
+        return False
+    expired = row.lease_expires_at is not None and row.lease_expires_at <= now
+    return expired or owner_is_dead(row.lease_owner)
 
 
 def status_view(row: BackfillRow, *, now: datetime | None = None) -> dict[str, Any]:
+    """What any reader shows; ``running`` tells a live run from an interrupted one."""
+    moment = now or datetime.now(UTC)
+    stopped = abandoned(row, moment)
+    interrupted = stopped or (
+        row.status == FAILED and (row.failure_reason or "").startswith(INTERRUPTED_PREFIX)
+    )
+    label = row.status_label
+    if stopped:
+        label = "Interrupted - not running"
+    elif interrupted:
+        label = "Interrupted - resumable"
     view = progress_view(
         row.progress,
         status=row.status,
-        status_label=row.status_label,
+        status_label=label,
         failure_reason=row.failure_reason,
         now=now,
     )
+    view["running"] = row.status == IN_PROGRESS and not stopped
+    view["interrupted"] = interrupted
+    if interrupted or row.status == FAILED:
+        view["eta_seconds"] = None  # nothing is running, so nothing will finish
     view["backfill_id"] = row.id
     view["shop"] = row.shop_domain
     view["window"] = {"start": row.window.start.isoformat(), "end": row.window.end.isoformat()}

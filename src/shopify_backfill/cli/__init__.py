@@ -20,6 +20,7 @@ from shopify_backfill.cli import campaigns as campaign_commands
 from shopify_backfill.cli import connect as shopify_commands
 from shopify_backfill.cli.backfill import app as backfill_app
 from shopify_backfill.cli.demo import demo
+from shopify_backfill.cli.interrupt import SIGINT_EXIT_CODE
 from shopify_backfill.cli.standin import emulator_app
 from shopify_backfill.config import describe_settings_error, unknown_env_names
 from shopify_backfill.errors import BackfillError, ConfigError
@@ -50,6 +51,8 @@ def main() -> None:
         app()
     except BackfillError as error:
         _fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", SIGINT_EXIT_CODE)
     except ValidationError as error:
         if error.title != "Settings":
             raise

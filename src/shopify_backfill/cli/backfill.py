@@ -9,8 +9,10 @@ failed run exits with its error's code and stays resumable.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,10 +30,12 @@ from shopify_backfill.backfill.states import COMPLETED
 from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import BackfillRow, find_backfill
 from shopify_backfill.cli.display import follow, outcome_text
+from shopify_backfill.cli.interrupt import stop_on_ctrl_c
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.connections import connection_id_of
 from shopify_backfill.shopify.oauth import validate_shop_domain
+from shopify_backfill.shopify.retry import RetryNotice
 from shopify_backfill.wiring import (
     DEFAULT_WORKSPACE,
     Services,
@@ -68,11 +72,23 @@ def _open(services: Services, workspace: str, shop: str) -> BackfillRow:
         )
 
 
+def say_retry(notice: RetryNotice) -> None:
+    """Retries are news while a run is followed: on stderr, beside the progress."""
+    print(notice.text(), file=sys.stderr, flush=True)
+
+
 def run_and_follow(
     services: Services, backfill_id: int, options: RunOptions, *, as_json: bool
 ) -> tuple[RunOutcome, dict[str, Any]]:
-    """Run the job on the in-process worker while showing its stored progress."""
-    with InProcessWorker(services) as worker:
+    """Run the job on the in-process worker while showing its stored progress.
+
+    Ctrl-C stops the run at the next batch boundary (a second one quits at once).
+    """
+    stop = threading.Event()
+    options = dataclasses.replace(options, stop=stop, on_retry=say_retry)
+    with services.engine.connect() as conn:
+        shop_domain = read_status(conn, backfill_id)["shop"]
+    with InProcessWorker(services) as worker, stop_on_ctrl_c(stop, shop_domain):
         future = worker.submit(backfill_id, options)
         follow(
             services.engine,
@@ -165,7 +181,7 @@ def status(
     workspace: Workspace = DEFAULT_WORKSPACE,
 ) -> None:
     """Show status, progress, ETA and (once completed) the report; readable mid-run."""
-    services = build_services(Settings())
+    services = build_services(Settings(), read_only=True)
     try:
         domain = validate_shop_domain(shop)
         with services.engine.connect() as conn:
@@ -190,7 +206,7 @@ def status(
             def ended() -> bool:
                 with services.engine.connect() as conn:
                     current = read_status(conn, row.id)
-                return bool(current["status"] != "in_progress")
+                return not current["running"]
 
             follow(services.engine, row.id, ended, plain_stream=sys.stderr if as_json else None)
         with services.engine.connect() as conn:

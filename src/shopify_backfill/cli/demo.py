@@ -33,7 +33,13 @@ from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace
 from shopify_backfill.shopify.bulk import BulkPolicy
 from shopify_backfill.shopify.verify import verify_token
-from shopify_backfill.wiring import Services, build_services, job_options, make_preview
+from shopify_backfill.wiring import (
+    Services,
+    SettingNames,
+    build_services,
+    job_options,
+    make_preview,
+)
 
 DEMO_RECIPIENT = "merchant@example.com"
 DEMO_BULK_POLICY = BulkPolicy(poll_initial=0.2, poll_max=2.0)
@@ -48,17 +54,27 @@ def _demo_dir(base: Settings, data_dir: Path | None) -> Path:
 
 
 @contextlib.contextmanager
-def _services(settings: Settings) -> Iterator[Services]:
-    services = build_services(settings)
+def _services(settings: Settings, names: SettingNames) -> Iterator[Services]:
+    services = build_services(settings, names=names)
     try:
         yield services
     finally:
         services.dispose()
 
 
+MAX_CUSTOMERS = 1_000_000
+MAX_ORDERS = 2_000_000
+"""A demo store is generated in memory before it is served: beyond these it would run
+for hours (or until killed) instead of showing the loop in a minute or two."""
+
+
 def demo(
-    customers: Annotated[int, typer.Option(help="Customers in the store.", min=0)] = 1_000,
-    orders: Annotated[int, typer.Option(help="Orders in the synthetic store.", min=0)] = 5_000,
+    customers: Annotated[
+        int, typer.Option(help="Customers in the store.", min=0, max=MAX_CUSTOMERS)
+    ] = 1_000,
+    orders: Annotated[
+        int, typer.Option(help="Orders in the synthetic store.", min=0, max=MAX_ORDERS)
+    ] = 5_000,
     seed: Annotated[int, typer.Option(help="Generator seed (same seed, same store).")] = 1,
     database_url: Annotated[
         str | None,
@@ -91,9 +107,15 @@ def demo(
     say(f"generating {customers} customers and {orders} orders (seed {seed}) ...")
     now = datetime.now(UTC).replace(microsecond=0)
     shop_files = folder / "emulator" / "store.sqlite"
+    names = SettingNames(
+        data_dir="--data-dir" if data_dir is not None else "SHOPIFY_BACKFILL_DATA_DIR",
+        database_url="--database-url"
+        if database_url is not None
+        else "SHOPIFY_BACKFILL_DATABASE_URL",
+    )
     with (
+        _services(settings, names) as services,
         demo_shop(base, shop_files, customers=customers, orders=orders, seed=seed, now=now) as shop,
-        _services(settings) as services,
     ):
         api_url = f"https://{shop.shop_domain}"
         scopes = verify_token(

@@ -22,6 +22,22 @@ from shopify_backfill.backfill.status import read_status
 
 POLL_SECONDS = 0.2
 PLAIN_EVERY_SECONDS = 1.0
+STALL_SECONDS = 5.0
+"""After this long with no new stored progress, say what the run is waiting for (and
+again as often), so a slow Shopify is never minutes of silence."""
+
+
+def stall_text(view: dict[str, Any], seconds: float) -> str:
+    """What a run with no news for ``seconds`` is doing; it is still running."""
+    waiting_for = "the mail server" if view["phase"] == "finishing" else "Shopify"
+    doing = view["phase_label"]
+    bulk = view["bulk"]
+    if bulk and view["phase"].startswith("extracting"):
+        doing += f", bulk operation {bulk['status']} ({bulk['objects']} objects)"
+    return (
+        f"still running, waiting for {waiting_for}: {doing}; no new progress for "
+        f"{seconds:.0f} s (it retries on its own; Ctrl-C stops after the current batch)"
+    )
 
 
 def follow(
@@ -57,6 +73,8 @@ def _follow_plain(
 ) -> dict[str, Any]:
     last_line = ""
     last_time = 0.0
+    last_news = last_stall = time.monotonic()
+    last_state: object = None
     while True:
         finished = done()
         view = _read(engine, backfill_id)
@@ -65,6 +83,16 @@ def _follow_plain(
         if line != last_line and (finished or moment - last_time >= PLAIN_EVERY_SECONDS):
             print(line, file=stream, flush=True)
             last_line, last_time = line, moment
+        state = _news(view)
+        if state != last_state:
+            last_state, last_news = state, moment
+        elif (
+            not finished
+            and moment - last_news >= STALL_SECONDS
+            and moment - last_stall >= STALL_SECONDS
+        ):
+            print(stall_text(view, moment - last_news), file=stream, flush=True)
+            last_stall = moment
         if finished:
             return view
         time.sleep(POLL_SECONDS)
@@ -83,10 +111,17 @@ def _follow_rich(
         tasks: dict[str, TaskID] = {
             kind: bars.add_task(kind, total=None, info="") for kind in ("customers", "orders")
         }
+        last_news = time.monotonic()
+        last_state: object = None
         while True:
             finished = done()
             view = _read(engine, backfill_id)
             info = _info(view)
+            state = _news(view)
+            if state != last_state:
+                last_state, last_news = state, time.monotonic()
+            elif (quiet_for := time.monotonic() - last_news) >= STALL_SECONDS:
+                info += f" · waiting, no news for {quiet_for:.0f}s"
             for kind, task in tasks.items():
                 figures = view[kind]
                 total = figures["total"]
@@ -96,6 +131,18 @@ def _follow_rich(
             if finished:
                 return view
             time.sleep(POLL_SECONDS)
+
+
+def _news(view: dict[str, Any]) -> object:
+    """What changes when a run makes progress (the rate and ETA drift on their own)."""
+    return (
+        view["status"],
+        view["phase"],
+        view["customers"]["done"],
+        view["orders"]["done"],
+        view["bulk"],
+        view["updated_at"],
+    )
 
 
 def _info(view: dict[str, Any]) -> str:
@@ -153,7 +200,7 @@ def outcome_text(view: dict[str, Any]) -> str:
         lines.append(render_report(view["report"]))
     else:
         lines.append(progress_line(view))
-        if view["status"] == "failed":
+        if view["status"] == "failed" or view.get("interrupted"):
             lines.append(
                 f"the backfill is {view['status_label']}; resume it with "
                 f"`shopify-backfill backfill resume --shop {view['shop']}`"

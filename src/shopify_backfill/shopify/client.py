@@ -23,7 +23,7 @@ from shopify_backfill.shopify.cost import estimate_cost
 from shopify_backfill.shopify.errors import NetworkError, PayloadError, ShopifyTransient, Throttled
 from shopify_backfill.shopify.pacing import CostPacer
 from shopify_backfill.shopify.responses import Envelope, check_http, has_data, parse_graphql
-from shopify_backfill.shopify.retry import RetryPolicy
+from shopify_backfill.shopify.retry import RetryNotice, RetryObserver, RetryPolicy
 
 T = TypeVar("T")
 
@@ -60,6 +60,7 @@ class AdminClient:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         jitter: Callable[[], float] | None = None,
+        on_retry: RetryObserver | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self.api_url = api_url.rstrip("/")
@@ -70,6 +71,7 @@ class AdminClient:
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         self._jitter = jitter
+        self._on_retry = on_retry
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=10.0),
@@ -126,6 +128,8 @@ class AdminClient:
                     delay = max(delay, deficit / max(status.restore_rate, 1e-9))
                 with self._stats_lock:
                     self.stats.retries += 1
+                if self._on_retry is not None:
+                    self._on_retry(RetryNotice(attempt, self.retry.max_attempts, delay, str(error)))
                 self.clock.sleep(delay)
                 continue
             except BaseException:

@@ -34,3 +34,24 @@ class RetryPolicy:
 
     def gives_up_after(self, attempt: int) -> bool:
         return attempt >= self.max_attempts
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A transient failure about to be retried: what someone watching a run wants to know,
+    so a slow or failing Shopify is never silent for minutes."""
+
+    failed_attempt: int
+    max_attempts: int
+    delay: float
+    reason: str
+
+    def text(self) -> str:
+        return (
+            f"Shopify did not answer properly ({self.reason}); retrying in {self.delay:.1f} s "
+            f"(attempt {self.failed_attempt + 1} of {self.max_attempts})"
+        )
+
+
+RetryObserver = Callable[[RetryNotice], None]
+"""Told about each retry before its wait; the interface decides how to show it."""

@@ -19,6 +19,7 @@ from shopify_backfill.wiring.jobs import (
 from shopify_backfill.wiring.services import (
     DEFAULT_WORKSPACE,
     Services,
+    SettingNames,
     build_services,
     workspace_id_by_name,
 )
@@ -26,6 +27,7 @@ from shopify_backfill.wiring.services import (
 __all__ = [
     "DEFAULT_WORKSPACE",
     "Services",
+    "SettingNames",
     "after_batch_hooks",
     "build_services",
     "completion_notes",
