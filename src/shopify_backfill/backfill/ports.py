@@ -17,7 +17,7 @@ from shopify_backfill.config import Settings
 from shopify_backfill.profiles.connections import TokenCipher
 from shopify_backfill.profiles.results import LoadResult
 from shopify_backfill.profiles.writes import LoadContext
-from shopify_backfill.shopify.records import Customer, Order
+from shopify_backfill.shopify.records import SourceRecord
 
 
 class JobServices(Protocol):
@@ -44,7 +44,7 @@ class Destination(Protocol):
     def name(self) -> str: ...
 
     def write(
-        self, conn: sa.Connection, ctx: LoadContext, records: Sequence[Customer | Order]
+        self, conn: sa.Connection, ctx: LoadContext, records: Sequence[SourceRecord]
     ) -> LoadResult: ...
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shopify_backfill.profiles.results import LoadResult
 from shopify_backfill.profiles.writes import LoadContext, load_batch
-from shopify_backfill.shopify.records import Customer, Order
+from shopify_backfill.shopify.records import SourceRecord
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,6 @@ class EmbeddedDestination:
     name: str = "embedded"
 
     def write(
-        self, conn: sa.Connection, ctx: LoadContext, records: Sequence[Customer | Order]
+        self, conn: sa.Connection, ctx: LoadContext, records: Sequence[SourceRecord]
     ) -> LoadResult:
         return load_batch(conn, ctx, records)

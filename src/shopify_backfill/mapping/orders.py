@@ -72,7 +72,7 @@ def map_order(
     order: Order, options: MappingOptions, customers: CustomerMapper = map_customer
 ) -> MappedRecord:
     """Classify and map one order: skipped test, unattributable, rejected or importable."""
-    order_key = _display_id(order.id)
+    order_key = display_id(order.id)
     if order.test:
         return SkippedTestOrder(order_key)
     customer: CustomerIntent | None = None
@@ -108,7 +108,8 @@ def map_order(
     return OrderIntent(order_key, None, guest, event, purchases, tuple(notes.items))
 
 
-def _display_id(gid: str) -> str:
+def display_id(gid: str) -> str:
+    """The numeric tail of an order gid, the id merchants see; the gid if it has none."""
     tail = gid.rsplit("/", 1)[-1]
     return tail if tail.isascii() and tail.isdigit() else gid
 

@@ -12,14 +12,18 @@ from shopify_backfill.mapping.intents import (
     Rejected,
 )
 from shopify_backfill.mapping.normalize import MappingError
-from shopify_backfill.mapping.orders import CustomerMapper, map_order
-from shopify_backfill.shopify.records import Customer, Order
+from shopify_backfill.mapping.orders import CustomerMapper, display_id, map_order
+from shopify_backfill.shopify.records import Customer, Order, SourceRecord, UnreadableRecord
 
 
 def map_record(
-    record: Customer | Order, options: MappingOptions, customers: CustomerMapper = map_customer
+    record: SourceRecord, options: MappingOptions, customers: CustomerMapper = map_customer
 ) -> MappedRecord:
     """Map one record; malformed input becomes a ``Rejected`` value, not an exception."""
+    if isinstance(record, UnreadableRecord):
+        if record.kind == "order":
+            return Rejected("order", display_id(record.id), record.reason, record.excerpt)
+        return Rejected("customer", record.id, record.reason, record.excerpt)
     if isinstance(record, Order):
         return map_order(record, options, customers)
     try:
@@ -28,7 +32,7 @@ def map_record(
         return Rejected("customer", record.id, str(error), excerpt(record))
 
 
-def map_records(records: Iterable[Customer | Order], options: MappingOptions) -> list[MappedRecord]:
+def map_records(records: Iterable[SourceRecord], options: MappingOptions) -> list[MappedRecord]:
     """Map a batch, each distinct customer payload once.
 
     A customer comes back inline on every order it placed, usually identical to its own

@@ -73,7 +73,7 @@ from shopify_backfill.profiles.schema import (
     users,
 )
 from shopify_backfill.profiles.workspaces import ConnectionSettings, connection_settings
-from shopify_backfill.shopify.records import Customer, Order
+from shopify_backfill.shopify.records import SourceRecord
 
 SOURCE_BACKFILL: Final = "shopify_backfill"
 SOURCE_LIVE: Final = "shopify"
@@ -99,7 +99,7 @@ class LoadContext:
 
 
 def load_batch(
-    conn: sa.Connection, ctx: LoadContext, records: Sequence[Customer | Order]
+    conn: sa.Connection, ctx: LoadContext, records: Sequence[SourceRecord]
 ) -> LoadResult:
     """Map, resolve and write ``records``; the caller owns (and commits) the transaction."""
     if not conn.in_transaction():
@@ -113,7 +113,7 @@ def load_batch(
         return _load(conn, ctx, records)
 
 
-def _load(conn: sa.Connection, ctx: LoadContext, records: Sequence[Customer | Order]) -> LoadResult:
+def _load(conn: sa.Connection, ctx: LoadContext, records: Sequence[SourceRecord]) -> LoadResult:
     if conn.dialect.name == "postgresql":
         _jit_off(conn)
     settings = connection_settings(conn, ctx.workspace_id, ctx.connection_id)

@@ -262,6 +262,14 @@ class BulkRunner:
             except (NetworkError, MalformedLineError) as error:
                 failures = 1 if state.offset > reached else failures + 1
                 if failures >= self.policy.max_download_attempts:
+                    if isinstance(error, MalformedLineError):
+                        # Not a cut: whole lines that are not JSON (an HTML error page, a
+                        # proxy's answer). Named apart, since waiting is not the only fix.
+                        raise BulkOperationError(
+                            f"the {kind} bulk result file is not JSONL, in {failures} "
+                            f"downloads: {error}; if a proxy stands between this machine "
+                            "and Shopify's storage, check what it answers"
+                        ) from None
                     raise BulkOperationError(
                         f"the {kind} bulk result download failed {failures} times: {error}"
                     ) from None

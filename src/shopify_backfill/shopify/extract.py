@@ -8,7 +8,7 @@ checkpoint, so a resume never switches strategy half-way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +20,15 @@ from shopify_backfill.clock import Clock
 from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.bulk import BulkPolicy, BulkRunner, BulkStream
 from shopify_backfill.shopify.client import AdminClient
-from shopify_backfill.shopify.errors import PayloadError
 from shopify_backfill.shopify.paginate import PagedReader
-from shopify_backfill.shopify.records import Customer, LineItem, Order, ShippingLine
+from shopify_backfill.shopify.records import (
+    Customer,
+    LineItem,
+    Order,
+    ShippingLine,
+    SourceRecord,
+    UnreadableRecord,
+)
 from shopify_backfill.shopify.staging import Staging
 
 Kind = Literal["customers", "orders"]
@@ -63,7 +69,7 @@ class ExtractionCheckpoint(msgspec.Struct):
 @dataclass(frozen=True)
 class Batch:
     kind: Kind
-    records: list[Customer] | list[Order]
+    records: Sequence[SourceRecord]
     checkpoint: ExtractionCheckpoint
 
 
@@ -166,12 +172,15 @@ class Extractor:
             roots = staging.roots_after(kind, stream.emitted_seq, self.batch_size)
             if not roots:
                 break
-            records: list[Customer] | list[Order]
+            records: list[SourceRecord]
             if kind == "customers":
-                records = [_customer_decoder.decode(root.body) for root in roots]
+                records = [_customer(root.gid, root.body) for root in roots]
             else:
                 children = staging.children(kind, [root.gid for root in roots])
-                records = [_order(root.body, children.get(root.gid, ())) for root in roots]
+                records = [
+                    _readable_order(root.gid, root.body, children.get(root.gid, ()))
+                    for root in roots
+                ]
             stream.emitted_seq = roots[-1].seq
             stream.emitted += len(records)
             yield Batch(kind, records, state.copy())
@@ -179,7 +188,32 @@ class Extractor:
         yield Batch(kind, [], state.copy())
 
 
-def _order(body: bytes, children: list[bytes] | tuple[()]) -> Order:
+EXCERPT_BYTES = 200
+"""How much of a line that cannot be read is kept with its quarantine entry."""
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    return text if len(body) <= EXCERPT_BYTES else text + "…"
+
+
+def _customer(gid: str, body: bytes) -> Customer | UnreadableRecord:
+    try:
+        return _customer_decoder.decode(body)
+    except msgspec.ValidationError as error:
+        reason = f"a bulk customer line has an unexpected shape: {error}"
+        return UnreadableRecord("customer", gid, reason, _excerpt(body))
+
+
+def _readable_order(
+    gid: str, body: bytes, children: list[bytes] | tuple[()]
+) -> Order | UnreadableRecord:
+    """The assembled order, or the line that spoilt it (its own or a child's), to quarantine.
+
+    A child that cannot be read spoils its order: an order without one of its line items
+    would be imported with the wrong purchases, so the whole order is quarantined.
+    """
+    line = body
     try:
         order = _order_decoder.decode(body)
         for line in children:
@@ -189,7 +223,10 @@ def _order(body: bytes, children: list[bytes] | tuple[()]) -> Order:
             elif typename == "ShippingLine":
                 order.shipping_lines.append(_shipping_decoder.decode(line))
             else:
-                raise PayloadError(f"unexpected child {typename!r} under order {order.id}")
+                reason = f"unexpected child {typename!r} under order {order.id}"
+                return UnreadableRecord("order", gid, reason, _excerpt(line))
     except msgspec.ValidationError as error:
-        raise PayloadError(f"a bulk order line has an unexpected shape: {error}") from None
+        what = "order" if line is body else "order's child"
+        reason = f"a bulk {what} line has an unexpected shape: {error}"
+        return UnreadableRecord("order", gid, reason, _excerpt(line))
     return order

@@ -151,3 +151,22 @@ class ShopData(_Record):
 def numeric_id(gid: str) -> str:
     """``gid://shopify/Order/123`` -> ``"123"``; Shopify ids exceed 2**53, so keep text."""
     return gid.rsplit("/", 1)[-1]
+
+
+class UnreadableRecord(msgspec.Struct, frozen=True):
+    """A bulk result line that is JSON but not the shape its type promises.
+
+    Shopify's bulk files are one object per line; one wrong-typed field (a number where a
+    string belongs) must not fail the other million lines. The extractor hands such a
+    record on in place of the typed one, and the mapping quarantines it with ``reason``
+    and a bounded ``excerpt`` of the raw line, like any other record it cannot map.
+    """
+
+    kind: str  # "customer" or "order"
+    id: str
+    reason: str
+    excerpt: str
+
+
+SourceRecord = Customer | Order | UnreadableRecord
+"""What extraction yields and the destinations take."""

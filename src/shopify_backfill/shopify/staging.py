@@ -149,7 +149,10 @@ class Staging:
             try:
                 head = _head_decoder.decode(line)
             except msgspec.DecodeError as error:
-                raise MalformedLineError(f"bulk result line is not valid JSON: {error}") from None
+                start = line[:60].decode("utf-8", errors="replace")
+                raise MalformedLineError(
+                    f"a line is not a JSON object ({error}; it starts {start!r})"
+                ) from None
             if head.parent_id is None:
                 roots += 1
             rows.append((kind, next_seq + index, head.id, head.parent_id, head.created_at, line))
