@@ -7,6 +7,7 @@ from typing import Final, TypeVar
 
 import msgspec
 
+from shopify_backfill.mapping.bounds import NAME_TEXT, TAGS_TEXT, bounded
 from shopify_backfill.mapping.intents import (
     ATTR_ORDER_COUNT,
     ATTR_TAGS,
@@ -90,12 +91,15 @@ def map_customer(customer: Customer, options: MappingOptions) -> CustomerIntent:
     phone = normalize_phone(phone_number.phone_number if phone_number else None, country.value)
     notes.add(phone.note)
 
+    cuts = notes.items
     attributes: dict[str, AttributeValue | None] = {
         "email": email.value,
-        "first_name": clean_text(customer.first_name),
-        "last_name": clean_text(customer.last_name),
+        "first_name": bounded(clean_text(customer.first_name), NAME_TEXT, "first_name", cuts),
+        "last_name": bounded(clean_text(customer.last_name), NAME_TEXT, "last_name", cuts),
         "phone": phone.attribute,
-        "home_city": clean_text(address.city) if address else None,
+        "home_city": bounded(clean_text(address.city), NAME_TEXT, "home_city", cuts)
+        if address
+        else None,
         "country": country.value,
     }
     if options.backfill_counters:
@@ -110,7 +114,7 @@ def map_customer(customer: Customer, options: MappingOptions) -> CustomerIntent:
             spent,
             notes,
         )
-    attributes[ATTR_TAGS] = join_tags(customer.tags)
+    attributes[ATTR_TAGS] = bounded(join_tags(customer.tags), TAGS_TEXT, ATTR_TAGS, cuts)
 
     time = None
     for stamp, what in ((customer.updated_at, "updatedAt"), (customer.created_at, "createdAt")):

@@ -20,6 +20,7 @@ from typing import Final
 import phonenumbers
 
 from shopify_backfill.errors import InputError
+from shopify_backfill.mapping.bounds import PHONE_TEXT, cut, quote, storable
 from shopify_backfill.mapping.countries import (
     ISO_3166_ALPHA2,
     SHOPIFY_CODE_ALIASES,
@@ -47,10 +48,11 @@ class Normalized:
 
 
 def clean_text(raw: str | None) -> str | None:
-    """Trim and NFC-normalise free text, so that "é" typed two ways compares equal."""
+    """Trim and NFC-normalise free text, so that "é" typed two ways compares equal, and
+    drop what no database stores (``bounds.storable``)."""
     if raw is None:
         return None
-    text = unicodedata.normalize("NFC", raw).strip()
+    text = unicodedata.normalize("NFC", storable(raw)).strip()
     return text or None
 
 
@@ -66,7 +68,7 @@ def normalize_email(raw: str | None) -> Normalized:
         return Normalized(None)
     email = text.lower()
     if not is_valid_email(email):
-        return Normalized(None, f"invalid email {text!r} ignored")
+        return Normalized(None, f"invalid email {quote(text)} ignored")
     return Normalized(email)
 
 
@@ -109,7 +111,10 @@ def normalize_phone(raw: str | None, region_hint: str | None = None) -> Phone:
     except phonenumbers.NumberParseException:
         parsed = None
     if parsed is None or not phonenumbers.is_possible_number(parsed):
-        return Phone(text, None, f"phone {text!r} is not a parseable number; not used to match")
+        note = f"phone {quote(text)} is not a parseable number; not used to match"
+        if len(text) > PHONE_TEXT:
+            note += f"; kept cut to {PHONE_TEXT} characters (was {len(text):,})"
+        return Phone(cut(text, PHONE_TEXT), None, note)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return Phone(e164, e164)
 

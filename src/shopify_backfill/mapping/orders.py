@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Final
 
+from shopify_backfill.mapping.bounds import PRODUCT_ID_TEXT, bounded, bounded_properties
 from shopify_backfill.mapping.customers import excerpt, join_tags, map_customer
 from shopify_backfill.mapping.intents import (
     ORDER_EVENT_NAME,
@@ -81,14 +82,14 @@ def map_order(
             customer = customers(order.customer, options)
         except MappingError as error:
             return Rejected("order", order_key, f"customer: {error}", excerpt(order))
+    notes = Notes()
     try:
-        event, purchases = _event_and_purchases(order, options)
+        event, purchases = _event_and_purchases(order, options, notes)
     except MappingError as error:
         return Rejected("order", order_key, str(error), excerpt(order), customer)
     if customer is not None:
-        return OrderIntent(order_key, customer, None, event, purchases)
+        return OrderIntent(order_key, customer, None, event, purchases, tuple(notes.items))
 
-    notes = Notes()
     region = _address_country(order.shipping_address) or _address_country(order.billing_address)
     email = normalize_email(order.email)
     notes.add(email.note)
@@ -119,7 +120,7 @@ def _address_country(address: MailingAddress | None) -> str | None:
 
 
 def _event_and_purchases(
-    order: Order, options: MappingOptions
+    order: Order, options: MappingOptions, notes: Notes
 ) -> tuple[EventIntent, tuple[PurchaseIntent, ...]]:
     order_id = numeric_shopify_id(order.id, "order id")
     time = parse_time(order.created_at, "order createdAt")
@@ -133,7 +134,7 @@ def _event_and_purchases(
     line_items: list[dict[str, Any]] = []
     purchases: list[PurchaseIntent] = []
     for item in order.line_items:
-        entry, item_purchases = _line_item(order_id, item, currency, time, options)
+        entry, item_purchases = _line_item(order_id, item, currency, time, options, notes)
         line_items.append(entry)
         purchases.extend(item_purchases)
 
@@ -165,6 +166,7 @@ def _event_and_purchases(
     ):
         if address is not None:
             properties[key] = {name: getattr(address, name) for name in ADDRESS_PROPERTIES}
+    properties = bounded_properties(properties, "order", notes.items)
     event = EventIntent(ORDER_EVENT_NAME, str(order_id), time, properties)
     return event, tuple(purchases)
 
@@ -175,6 +177,7 @@ def _line_item(
     currency: str,
     time: Any,
     options: MappingOptions,
+    notes: Notes,
 ) -> tuple[dict[str, Any], list[PurchaseIntent]]:
     item_id = numeric_shopify_id(item.id, "line item id")
     quantity = item.quantity
@@ -216,14 +219,21 @@ def _line_item(
         raise MappingError(
             f"line item {item_id} has no product, sku or title to identify the purchase"
         )
-    purchase_properties = {
-        "name": name,
-        "sku": sku,
-        "variant_id": variant_id,
-        "variant_title": variant_title,
-        "vendor": vendor,
-        "properties": custom,
-    }
+    identifier = bounded(
+        identifier, PRODUCT_ID_TEXT, f"line item {item_id} product id", notes.items
+    )
+    purchase_properties = bounded_properties(
+        {
+            "name": name,
+            "sku": sku,
+            "variant_id": variant_id,
+            "variant_title": variant_title,
+            "vendor": vendor,
+            "properties": custom,
+        },
+        f"line item {item_id} purchase",
+        notes.items,
+    )
     key = f"{order_id}:{item_id}:"
     parts = (quantity,) if quantity <= MAX_PURCHASE_QUANTITY else tuple(split_quantity(quantity))
     purchases = [
