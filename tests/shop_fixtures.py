@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLSchema
 from pydantic import SecretStr
+from sqlalchemy import Connection
 
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.runner import AfterBatchHook, RunOptions, RunOutcome, run_backfill
@@ -100,14 +101,6 @@ def connect(
     trigger_historical: bool = False,
 ) -> BackfillRow:
     """Connect ``shop`` to a new workspace as of the store's "now"; the backfill row."""
-    secret = SecretStr(token or shop.token)
-    scopes = verify_token(
-        shop_domain=shop.domain,
-        token=secret,
-        api_url=shop.api_url,
-        api_version=services.settings.api_version,
-        transport=shop.transport,
-    )
     with services.engine.begin() as conn:
         workspace_id = create_workspace(
             conn,
@@ -115,20 +108,43 @@ def connect(
             notification_emails=list(emails),
             trigger_historical=trigger_historical,
         )
-        save_connection(
-            conn,
-            services.cipher,
-            workspace_id=workspace_id,
-            shop_domain=shop.domain,
-            token=secret,
-            scopes=scopes,
-            api_url=shop.api_url,
-            api_version=services.settings.api_version,
-            now=shop.store.now,
+        save_verified_token(
+            conn, services, shop, workspace_id, token or shop.token, now=shop.store.now
         )
         return requests.open_backfill(
             conn, workspace_id=workspace_id, shop_domain=shop.domain, now=datetime.now(UTC)
         )
+
+
+def save_verified_token(
+    conn: Connection,
+    services: Services,
+    shop: Shop,
+    workspace_id: int,
+    token: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """What ``shopify-backfill connect --token`` does: prove the token, store it encrypted."""
+    secret = SecretStr(token)
+    scopes = verify_token(
+        shop_domain=shop.domain,
+        token=secret,
+        api_url=shop.api_url,
+        api_version=services.settings.api_version,
+        transport=shop.transport,
+    )
+    save_connection(
+        conn,
+        services.cipher,
+        workspace_id=workspace_id,
+        shop_domain=shop.domain,
+        token=secret,
+        scopes=scopes,
+        api_url=shop.api_url,
+        api_version=services.settings.api_version,
+        now=now,
+    )
 
 
 def start_and_run(services: Services, row: BackfillRow, options: RunOptions) -> RunOutcome:

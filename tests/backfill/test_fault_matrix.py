@@ -24,7 +24,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from graphql import GraphQLSchema
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from emulator_fixtures import serve_on_port
@@ -35,6 +34,7 @@ from shop_fixtures import (
     close_shop,
     connect,
     open_shop,
+    save_verified_token,
     start_and_run,
 )
 from shopify_backfill.backfill import requests
@@ -42,11 +42,9 @@ from shopify_backfill.backfill.runner import RunOptions, RunOutcome, run_backfil
 from shopify_backfill.backfill.store import BackfillRow, get_backfill
 from shopify_backfill.cli import app as cli_app
 from shopify_backfill.config import REQUIRED_SCOPES
-from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.results import LoadResult
 from shopify_backfill.profiles.writes import LoadContext
 from shopify_backfill.shopify.retry import RetryPolicy
-from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.wiring import Services, build_services
 from shopify_emulator.app import create_emulator_app
 from shopify_emulator.config import EmulatorConfig, FaultPlan
@@ -155,32 +153,21 @@ CASES = [
         remedy="regrant_same_token",
     ),
     # The merchant's side: a revoked token, a grant without a needed scope.
-    Case(
-        "revoked_token",
-        "preflight",
-        "bulk",
-        exit_code=77,
-        says=RECONNECT,
-        remedy="reconnect",
-        revoke=True,
-    ),
-    Case(
-        "revoked_token",
-        "paginated_read",
-        "paginated",
-        exit_code=77,
-        says=RECONNECT,
-        remedy="reconnect",
-        revoke=True,
-    ),
-    Case(
-        "revoked_token",
-        "loading",
-        "bulk",
-        exit_code=77,
-        says=RECONNECT,
-        remedy="reconnect",
-        revoke=True,
+    *(
+        Case(
+            "revoked_token",
+            phase,
+            mode,
+            exit_code=77,
+            says=RECONNECT,
+            remedy="reconnect",
+            revoke=True,
+        )
+        for phase, mode in (
+            ("preflight", "bulk"),
+            ("paginated_read", "paginated"),
+            ("loading", "bulk"),
+        )
     ),
     Case(
         "missing_scope",
@@ -271,25 +258,8 @@ def mint_token(shop: Shop, scopes: tuple[str, ...]) -> str:
 
 def reconnect(services: Services, shop: Shop, row: BackfillRow, token: str) -> None:
     """What ``shopify-backfill connect --shop S --token T`` does for a connected store."""
-    secret = SecretStr(token)
-    scopes = verify_token(
-        shop_domain=shop.domain,
-        token=secret,
-        api_url=shop.api_url,
-        api_version=services.settings.api_version,
-        transport=shop.transport,
-    )
     with services.engine.begin() as conn:
-        save_connection(
-            conn,
-            services.cipher,
-            workspace_id=row.workspace_id,
-            shop_domain=shop.domain,
-            token=secret,
-            scopes=scopes,
-            api_url=shop.api_url,
-            api_version=services.settings.api_version,
-        )
+        save_verified_token(conn, services, shop, row.workspace_id, token)
 
 
 def resume(services: Services, row: BackfillRow, options: Any) -> RunOutcome:
