@@ -53,6 +53,7 @@ from shopify_emulator.faults import (
     Scope,
     Send,
 )
+from shopify_emulator.installation import installation_resolvers
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.shopify_errors import (
     INVALID_TOKEN,
@@ -126,6 +127,7 @@ def create_emulator_app(
         files_dir=store.path.parent / f"{store.path.stem}-bulk",
     )
     executor.resolvers.update(bulk.resolvers(lambda ctx: str(ctx.extras["owner"])))
+    executor.resolvers.update(installation_resolvers(config.client_id, store.shop_domain))
     runtime = EmulatorRuntime(
         store=store,
         schema=schema,
@@ -289,6 +291,7 @@ def graphql_answer(
     extras = {
         "base_url": base_url,
         "owner": token,
+        "scopes": grant.scopes,
         "bulk_scope_error": _bulk_scope_error(runtime, grant, variables, operation),
     }
     result = runtime.executor.execute(

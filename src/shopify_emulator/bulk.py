@@ -408,7 +408,9 @@ class BulkOperations:
         after their parent, or interleaved later in the file).
         """
         document, messages = validate_bulk_query(self.executor.schema, text)
-        if document is None:
+        if document is not None:
+            messages = self.executor.bulk_unserved(document)
+        if document is None or messages:
             return None, [user_error(message) for message in messages]
         connection = self.store.connection()
         with self._lock:

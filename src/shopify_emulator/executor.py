@@ -6,9 +6,11 @@ documents (which already hold Shopify's serialized values), calling a resolver o
 where data lives elsewhere: root fields, connections, and links between documents. The
 HTTP layer adds or overrides resolvers by ``(ParentTypeName, fieldName)``.
 
-A selected field the store does not hold comes back ``null`` when the schema allows it,
-and otherwise as a GraphQL error naming the field (code ``EMULATOR_UNSUPPORTED``): the
-emulator never invents data it does not have.
+A selected field the stored document does not hold is answered by ``fill.Filler``: a
+value derived from the document (``derived.py``) or the type's own empty value, so a
+client that asks for every field of an order gets a complete, self-consistent answer.
+Only root fields the emulator does not serve (``products``, mutations) are errors naming
+the field (code ``EMULATOR_UNSUPPORTED``).
 
 ``bulk_rows`` runs the same resolvers in Shopify's bulk-export form: one JSONL line per
 node, nested-connection children on their own lines with ``__parentId``, streamed page
@@ -33,6 +35,7 @@ from graphql import (
     GraphQLError,
     GraphQLInterfaceType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -49,6 +52,8 @@ from graphql.utilities import get_operation_ast
 
 from shopify_backfill.errors import InputError
 from shopify_emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
+from shopify_emulator.derived import derivations
+from shopify_emulator.fill import Filler
 from shopify_emulator.plans import Fallback, ObjectPlan, PlanCompiler, Prefetcher
 from shopify_emulator.search import (
     CUSTOMER_SEARCH,
@@ -80,6 +85,8 @@ INTERLEAVE_WINDOW = 24
 INTERLEAVE_ADJACENT_SHARE = 0.25
 """Share of roots whose children all follow them directly in ungrouped output."""
 UNSUPPORTED_CODE = "EMULATOR_UNSUPPORTED"
+BULK_ROOTS = ("orders", "customers")
+"""Root connections the emulator exports in bulk (the store holds no products)."""
 
 FIELD_ALIASES: dict[tuple[str, str], str] = {
     ("Order", "originalTotalPriceSet"): "totalPriceSet",
@@ -270,6 +277,8 @@ class Executor:
         self.resolvers: dict[tuple[str, str], Resolver] = dict(self._defaults)
         self.resolvers.update(resolvers or {})
         self.bulk_children: dict[tuple[str, str], BulkChildren] = dict(_bulk_children(self))
+        shop = store.shop_document()
+        self.filler = Filler(schema, lambda: shop, _list_page, derivations(), FIELD_ALIASES)
         self._prefetchers = _prefetchers(self)
         self.use_plans = True
         """Run queries and bulk exports on compiled plans (``plans.py``); ``False`` keeps
@@ -381,6 +390,7 @@ class Executor:
             FIELD_ALIASES,
             active,
             _serialize_scalar,
+            self.filler.value,
         )
 
     def bulk_rows(
@@ -440,6 +450,51 @@ class Executor:
         if tail is not None:
             yield tail
 
+    def bulk_unserved(self, document: DocumentNode) -> list[str]:
+        """Why the emulator could not export ``document`` (empty when it can).
+
+        Checked when the job is submitted, so that a query the emulator cannot answer is
+        refused with ``userErrors`` naming the cause, as Shopify refuses invalid bulk
+        queries, instead of a job that runs and then fails as ``INTERNAL_SERVER_ERROR``
+        (which reads as a Shopify-side failure). Every field below ``orders`` and
+        ``customers`` is served (stored, derived or filled), so only the root matters.
+        """
+        operation = get_operation_ast(document, None)
+        root = self.schema.query_type
+        if operation is None or root is None:
+            return ["Invalid bulk query: the document holds no query operation."]
+        fields = collect_fields(
+            self.schema, _fragments(document), {}, root, operation.selection_set
+        )
+        names = [nodes[0].name.value for nodes in fields.values()]
+        unserved = [name for name in names if name not in BULK_ROOTS]
+        if unserved:
+            return [
+                f"Invalid bulk query: the Shopify emulator exports {' and '.join(BULK_ROOTS)} in "
+                f"bulk, not {', '.join(repr(name) for name in unserved)}."
+            ]
+        if len(names) != 1:
+            return [
+                "Invalid bulk query: the Shopify emulator exports one top-level connection per "
+                f"bulk query, got {len(names)}."
+            ]
+        runner = _Run(self, ResolveContext(self.store, {}, None, [], [], {}), _fragments(document))
+        ((nodes),) = fields.values()
+        connection = get_named_type(root.fields[names[0]].type)
+        if not isinstance(connection, GraphQLObjectType):
+            return [f"Invalid bulk query: {names[0]!r} is not a connection."]
+        inside = _connections_inside_objects(
+            runner,
+            get_named_type(connection.fields["nodes"].type),
+            _connection_node_fields(nodes),
+        )
+        if inside:
+            return [
+                "Invalid bulk query: the Shopify emulator exports nested connections only as "
+                "direct fields of a connection's node, not " + ", ".join(sorted(set(inside))) + "."
+            ]
+        return []
+
     def _bulk_groups(
         self,
         document: DocumentNode,
@@ -469,7 +524,7 @@ class Executor:
             )
         ((key, nodes),) = fields.items()
         name = nodes[0].name.value
-        if name not in {"orders", "customers"}:
+        if name not in BULK_ROOTS:
             raise BulkQueryError(f"the emulator exports orders and customers in bulk, not {name!r}")
         field_def = root.fields[name]
         args = get_argument_values(field_def, nodes[0], {})
@@ -836,7 +891,7 @@ class _BulkPlan:
         self.nodes = nodes
         self.ctx = runner.ctx
         self._line: ObjectPlan | None = None
-        self.children: list[tuple[BulkChildren, dict[str, Any], _BulkPlan]] = []
+        self.children: list[tuple[BulkChildren, dict[str, Any], _BulkPlan | _AbstractBulkPlan]] = []
         self.prefetch_line_items = False
         self.prefetch_customers = False
         self.generic_lines = False
@@ -850,13 +905,14 @@ class _BulkPlan:
             nested = _nested_connection(self.executor, object_type, field_nodes)
             if nested is not None:
                 iterate, args, node_type = nested
-                child = _BulkPlan(
-                    self.executor,
-                    self.runner,
-                    self.compiler,
-                    node_type,
-                    _connection_node_fields(field_nodes),
-                )
+                child_nodes = _connection_node_fields(field_nodes)
+                child: _BulkPlan | _AbstractBulkPlan
+                if isinstance(node_type, GraphQLObjectType):
+                    child = _BulkPlan(
+                        self.executor, self.runner, self.compiler, node_type, child_nodes
+                    )
+                else:
+                    child = _AbstractBulkPlan(self, node_type, child_nodes)
                 self.children.append((iterate, args, child))
                 if (object_type.name, name) == ("Order", "lineItems"):
                     self.prefetch_line_items = True
@@ -931,6 +987,35 @@ class _BulkPlan:
                 child.descend(child_doc, out)
 
 
+class _AbstractBulkPlan:
+    """Child lines of a connection whose nodes may be of several object types
+    (``Order.discountApplications``): one ``_BulkPlan`` per concrete type met."""
+
+    def __init__(
+        self, parent: _BulkPlan, node_type: GraphQLNamedType, nodes: list[FieldNode]
+    ) -> None:
+        self.parent = parent
+        self.node_type = node_type
+        self.nodes = nodes
+        self.plans: dict[str, _BulkPlan] = {}
+
+    def plan(self, doc: dict[str, Any]) -> _BulkPlan:
+        concrete = _concrete(self.parent.executor.schema, self.node_type, doc)
+        found = self.plans.get(concrete.name)
+        if found is None:
+            parent = self.parent
+            found = self.plans[concrete.name] = _BulkPlan(
+                parent.executor, parent.runner, parent.compiler, concrete, self.nodes
+            )
+        return found
+
+    def line(self, doc: dict[str, Any], parent_id: Any) -> bytes:
+        return self.plan(doc).line(doc, parent_id)
+
+    def descend(self, doc: dict[str, Any], out: list[bytes]) -> None:
+        self.plan(doc).descend(doc, out)
+
+
 def _prefetchers(executor: Executor) -> dict[tuple[str, str], Prefetcher]:
     """Batch loaders for resolvers that read one row per parent.
 
@@ -985,7 +1070,7 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
 
 def _nested_connection(
     executor: Executor, object_type: GraphQLObjectType, field_nodes: list[FieldNode]
-) -> tuple[BulkChildren, dict[str, Any], GraphQLObjectType] | None:
+) -> tuple[BulkChildren, dict[str, Any], GraphQLNamedType] | None:
     """For a nested connection field: how the export iterates it, its arguments and its
     node type (``None`` for any other field); one the export cannot serve is an error."""
     name = field_nodes[0].name.value
@@ -999,14 +1084,87 @@ def _nested_connection(
         return None
     iterate = executor.bulk_children.get((object_type.name, name))
     if iterate is None:
-        raise BulkQueryError(
-            f"the emulator cannot export the nested connection {object_type.name}.{name} in bulk"
-        )
+        filler = executor.filler
+
+        def iterate(
+            ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]
+        ) -> Iterator[dict[str, Any]]:
+            yield from filler.items(object_type, name, args, parent)
+
     args = get_argument_values(field_def, field_nodes[0], {})
     node_type = get_named_type(named.fields["nodes"].type)
-    if not isinstance(node_type, GraphQLObjectType):
+    if not isinstance(node_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
         raise BulkQueryError(f"{named.name} has no object node type")
     return iterate, args, node_type
+
+
+def _concrete(
+    schema: GraphQLSchema, node_type: GraphQLNamedType, doc: dict[str, Any]
+) -> GraphQLObjectType:
+    """The object type of one node of a connection whose nodes may be of several types."""
+    if isinstance(node_type, GraphQLObjectType):
+        return node_type
+    runtime = schema.get_type(str(doc.get("__typename", "")))
+    if not isinstance(runtime, GraphQLObjectType):
+        raise BulkQueryError(f"Cannot resolve the concrete type of {node_type.name}")
+    return runtime
+
+
+def _connections_inside_objects(
+    runner: _Run, node_type: GraphQLNamedType, nodes: list[FieldNode]
+) -> list[str]:
+    """Connections a bulk query selects inside a plain object field below a connection's
+    node (``Order.customer { metafields }``): the export only splits out connections that
+    are direct fields of a node."""
+    found: list[str] = []
+    for concrete in _possible(runner.schema, node_type):
+        for child_nodes in runner.subfields(concrete, nodes).values():
+            field_def = concrete.fields.get(child_nodes[0].name.value)
+            if field_def is None:
+                continue
+            named = get_named_type(field_def.type)
+            holder = f"{concrete.name}.{child_nodes[0].name.value}"
+            if _is_connection_type(named) and isinstance(named, GraphQLObjectType):
+                inner = get_named_type(named.fields["nodes"].type)
+                found += _connections_inside_objects(
+                    runner, inner, _connection_node_fields(child_nodes)
+                )
+            else:
+                found += _connections_below(runner, named, child_nodes, holder)
+    return found
+
+
+def _connections_below(
+    runner: _Run, named: GraphQLNamedType, nodes: list[FieldNode], holder: str
+) -> list[str]:
+    found: list[str] = []
+    for concrete in _possible(runner.schema, named):
+        for child_nodes in runner.subfields(concrete, nodes).values():
+            field_def = concrete.fields.get(child_nodes[0].name.value)
+            if field_def is None:
+                continue
+            inner = get_named_type(field_def.type)
+            if _is_connection_type(inner):
+                found.append(f"{concrete.name}.{child_nodes[0].name.value} (inside {holder})")
+            else:
+                found += _connections_below(runner, inner, child_nodes, holder)
+    return found
+
+
+def _is_connection_type(named: GraphQLNamedType) -> bool:
+    return (
+        isinstance(named, GraphQLObjectType)
+        and named.name.endswith("Connection")
+        and "pageInfo" in named.fields
+    )
+
+
+def _possible(schema: GraphQLSchema, named: GraphQLNamedType) -> list[GraphQLObjectType]:
+    if isinstance(named, GraphQLObjectType):
+        return [named]
+    if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+        return list(schema.get_possible_types(named))
+    return []
 
 
 def _connection_node_fields(nodes: list[FieldNode]) -> list[FieldNode]:
@@ -1130,6 +1288,7 @@ class _Run:
             alias = FIELD_ALIASES.get((object_type.name, name))
             if alias is not None and alias in parent:
                 return parent[alias]
+            return self.executor.filler.value(object_type, name, args, parent)
         field_def = object_type.fields[name]
         if parent is None or isinstance(field_def.type, GraphQLNonNull):
             raise FieldError(
@@ -1198,13 +1357,13 @@ class _Run:
 
     def bulk_stream(
         self,
-        node_type: GraphQLObjectType,
+        node_type: GraphQLNamedType,
         nodes: list[FieldNode],
         docs: Iterator[dict[str, Any]],
         parent_id: str | None = None,
     ) -> Iterator[bytes]:
         for doc in docs:
-            line, children = self.bulk_object(node_type, nodes, doc)
+            line, children = self.bulk_object(_concrete(self.schema, node_type, doc), nodes, doc)
             if parent_id is not None:
                 line["__parentId"] = parent_id
             yield _jsonl(line)
@@ -1214,7 +1373,7 @@ class _Run:
     def bulk_object(
         self, object_type: GraphQLObjectType, nodes: list[FieldNode], doc: dict[str, Any]
     ) -> tuple[
-        dict[str, Any], list[tuple[GraphQLObjectType, list[FieldNode], Iterator[dict[str, Any]]]]
+        dict[str, Any], list[tuple[GraphQLNamedType, list[FieldNode], Iterator[dict[str, Any]]]]
     ]:
         """One node's JSONL object, with nested connections split out as child streams."""
         fields = self.subfields(object_type, nodes)

@@ -77,8 +77,17 @@ _REQUIRED = frozenset({_GET_REQUIRED, _COMPLETE_REQUIRED, _STRING_REQUIRED, _OBJ
 INLINE_DEPTH = 6
 """Nested objects inlined into their parent's function; deeper ones are called."""
 
-Step = tuple[str, str, int, Any]
-"""``(response key, stored key, kind, step)``."""
+Step = tuple[str, str, int, Any, "Filled | None"]
+"""``(response key, stored key, kind, step, filler)``: ``filler`` answers the field when
+the source object does not hold the key (``fill.py``); ``None`` on root types."""
+
+Filled = Callable[[dict[str, Any]], Any]
+"""The raw value of a field its source object lacks (see ``fill.Filler.value``)."""
+
+Fill = Callable[[GraphQLObjectType, str, dict[str, Any], Any], Any]
+"""``(object type, field name, arguments, source) -> raw value`` for a missing key."""
+
+_MISSING = object()
 
 
 class Fallback(Exception):  # noqa: N818 - a control-flow signal, not an error report
@@ -133,7 +142,11 @@ class _Source:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.namespace: dict[str, Any] = {"Fallback": Fallback, "isinstance": isinstance}
+        self.namespace: dict[str, Any] = {
+            "Fallback": Fallback,
+            "isinstance": isinstance,
+            "MISSING": _MISSING,
+        }
         self.count = 0
 
     def name(self, prefix: str) -> str:
@@ -163,7 +176,7 @@ def _emit(
     """
     parent, source, get, path = names
     items: list[str] = []
-    for key, name, kind, step in steps:
+    for key, name, kind, step, fill in steps:
         if kind == _CONSTANT:
             items.append(f"{key!r}: {step!r}")
             continue
@@ -173,7 +186,14 @@ def _emit(
         if kind == _CALL:
             out.lines.append(f"{indent}{value} = {out.bind(step)}({parent}, {source}, {at})")
             continue
-        out.lines.append(f"{indent}{value} = {get}({name!r})")
+        if fill is None:
+            out.lines.append(f"{indent}{value} = {get}({name!r})")
+        else:
+            out.lines += [
+                f"{indent}{value} = {get}({name!r}, MISSING)",
+                f"{indent}if {value} is MISSING:",
+                f"{indent}    {value} = {out.bind(fill)}({source})",
+            ]
         if kind in (_STRING, _STRING_REQUIRED):
             out.lines += [f"{indent}if {value} is not None:", f"{indent}    {value} = str({value})"]
         elif kind in (_COMPLETE, _COMPLETE_REQUIRED):
@@ -288,6 +308,7 @@ class PlanCompiler:
         aliases: Mapping[tuple[str, str], str],
         prefetchers: Mapping[tuple[str, str], Prefetcher],
         serialize: Callable[[str, Any], Any],
+        fill: Fill | None = None,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
@@ -297,6 +318,12 @@ class PlanCompiler:
         self.aliases = aliases
         self.prefetchers = prefetchers
         self.serialize = serialize
+        self.fill = fill
+        self._roots = {
+            root.name
+            for root in (schema.query_type, schema.mutation_type, schema.subscription_type)
+            if root is not None
+        }
         self._plans: dict[tuple[str, tuple[int, ...]], ObjectPlan] = {}
         self._pure_completers: set[int] = {id(_identity), id(_stringify)}
         self.serialized: Mapping[tuple[str, str], str] = {}
@@ -322,13 +349,13 @@ class PlanCompiler:
         self, object_type: GraphQLObjectType, fields: dict[str, list[FieldNode]]
     ) -> ObjectPlan:
         """The plan of an already collected field map (root fields, bulk lines)."""
-        steps: list[tuple[str, str, int, Any]] = []
+        steps: list[Step] = []
         prefetchers: list[Prefetcher] = []
         needs_source = False
         for key, nodes in fields.items():
             name = nodes[0].name.value
             if name == "__typename":
-                steps.append((key, name, _CONSTANT, object_type.name))
+                steps.append((key, name, _CONSTANT, object_type.name, None))
                 continue
             steps.append(self._field_step(object_type, key, name, nodes))
             if (object_type.name, name) not in self.resolvers:
@@ -336,7 +363,7 @@ class PlanCompiler:
             prefetch = self.prefetchers.get((object_type.name, name))
             if prefetch is not None:
                 prefetchers.append(prefetch)
-        pure = all(self._pure_step(kind, step) for _, _, kind, step in steps)
+        pure = all(self._pure_step(kind, step) for _, _, kind, step, _ in steps)
         return ObjectPlan(object_type.name, tuple(steps), tuple(prefetchers), needs_source, pure)
 
     def _pure_step(self, kind: int, step: Any) -> bool:
@@ -348,9 +375,22 @@ class PlanCompiler:
             return id(step) in self._pure_completers
         return False
 
+    def _filled(
+        self, object_type: GraphQLObjectType, name: str, args: dict[str, Any]
+    ) -> Filled | None:
+        """How a missing key of a non-root object is answered (``None``: it is not)."""
+        fill = self.fill
+        if fill is None or object_type.name in self._roots:
+            return None
+
+        def filled(source: dict[str, Any]) -> Any:
+            return fill(object_type, name, dict(args), source)
+
+        return filled
+
     def _field_step(
         self, object_type: GraphQLObjectType, key: str, name: str, nodes: list[FieldNode]
-    ) -> tuple[str, str, int, Any]:
+    ) -> Step:
         node = nodes[0]
         field_def = object_type.fields[name]
         field_type = field_def.type
@@ -361,7 +401,7 @@ class PlanCompiler:
         memo_key = self.serialized.get((object_type.name, name))
         if resolver is not None and memo_key is not None and isinstance(inner, GraphQLObjectType):
             step = self._serialized_step(resolver, args, node, inner, nodes, memo_key, required)
-            return key, name, _CALL, step
+            return key, name, _CALL, step, None
         complete = self.completer(field_type, nodes)
         ctx = self.ctx
         if resolver is not None:
@@ -375,23 +415,26 @@ class PlanCompiler:
                     return None
                 return complete(raw, path)
 
-            return key, name, _CALL, resolved
+            return key, name, _CALL, resolved, None
+        filled = self._filled(object_type, name, args)
         alias = self.aliases.get((object_type.name, name))
         if alias is None and isinstance(inner, GraphQLObjectType):
             plan = self.object_plan(inner, nodes)
-            return key, name, (_OBJECT_REQUIRED if required else _OBJECT), plan
+            return key, name, (_OBJECT_REQUIRED if required else _OBJECT), plan, filled
         if alias is None:
             if complete is _identity:
-                return key, name, (_GET_REQUIRED if required else _GET), None
+                return key, name, (_GET_REQUIRED if required else _GET), None, filled
             if complete is _stringify:
-                return key, name, (_STRING_REQUIRED if required else _STRING), None
-            return key, name, (_COMPLETE_REQUIRED if required else _COMPLETE), complete
+                return key, name, (_STRING_REQUIRED if required else _STRING), None, filled
+            return key, name, (_COMPLETE_REQUIRED if required else _COMPLETE), complete, filled
 
         def stored(parent: Any, source: dict[str, Any], path: LinkedPath) -> Any:
             if name in source:
                 value = source[name]
             elif alias is not None and alias in source:
                 value = source[alias]
+            elif filled is not None:
+                value = filled(source)
             elif required:
                 raise Fallback
             else:
@@ -402,7 +445,7 @@ class PlanCompiler:
                 return None
             return complete(value, path)
 
-        return key, name, _CALL, stored
+        return key, name, _CALL, stored, None
 
     def _serialized_step(
         self,

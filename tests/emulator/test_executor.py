@@ -342,13 +342,17 @@ def test_counts_limit_and_precision(executor: Executor) -> None:
     assert data["unlimited"] == {"count": 400, "precision": "EXACT"}
 
 
-def test_unserved_fields_are_null_or_named_errors(executor: Executor) -> None:
+def test_fields_the_store_lacks_are_filled_and_unserved_roots_are_named_errors(
+    executor: Executor,
+) -> None:
     nullable = run(executor, "{ orders(first: 1) { nodes { id clientIp } } }")
     assert nullable.errors == [] and nullable.data["orders"]["nodes"][0]["clientIp"] is None
     required = run(executor, "{ orders(first: 1) { nodes { id risk { recommendation } } } }")
-    assert required.errors[0]["extensions"] == {"code": "EMULATOR_UNSUPPORTED"}
-    assert "'risk'" in required.errors[0]["message"]
-    assert required.data is None  # the null bubbles up through non-null parents
+    assert required.errors == []
+    assert required.data["orders"]["nodes"][0]["risk"] == {"recommendation": "ACCEPT"}
+    root = run(executor, "{ products(first: 1) { nodes { id } } }")
+    assert root.errors[0]["extensions"] == {"code": "EMULATOR_UNSUPPORTED"}
+    assert "'products'" in root.errors[0]["message"]
     mutation = run(
         executor, 'mutation { tagsAdd(id: "gid://shopify/Order/1", tags: ["x"]) { node { id } } }'
     )

@@ -32,6 +32,7 @@ from shopify_emulator.executor import (
     INTERLEAVE_WINDOW,
     BulkQueryError,
     Executor,
+    FieldError,
     ResolveContext,
 )
 from shopify_emulator.plans import SerializedMemo
@@ -307,15 +308,20 @@ def test_product_bulk_export_stays_on_plans(
 
 
 def test_bulk_failures_are_the_generic_ones(planned: Executor, generic: Executor) -> None:
-    unsupported = "{ orders { edges { node { id fulfillmentOrders { edges { node { id } } } } } } }"
-    risky = "{ orders { edges { node { id risk { assessments { riskLevel } } } } } }"
-    for text in (unsupported, risky):
+    # Both are refused when submitted (``Executor.bulk_unserved``); run directly, the
+    # fast path must still fail exactly as the generic walker.
+    unsupported = "{ products { edges { node { id } } } }"
+    inside_object = (
+        "{ orders { edges { node { id customer { addressesV2(first: 300) { nodes { id } } } } } } }"
+    )
+    for text in (unsupported, inside_object):
         outcomes = []
         for executor in (generic, planned):
             lines: list[bytes] = []
-            with pytest.raises(BulkQueryError) as caught:
+            with pytest.raises((BulkQueryError, FieldError)) as caught:
                 lines.extend(executor.bulk_rows(parse(text), group_objects=True))
-            outcomes.append((str(caught.value), lines))
+            outcomes.append((type(caught.value), str(caught.value), lines))
+            assert executor.bulk_unserved(parse(text)) != []
         assert outcomes[0] == outcomes[1]
 
 
