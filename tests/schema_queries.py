@@ -136,17 +136,21 @@ def every_field(
         elif is_leaf(named):
             parts.append(name + args)
         elif connection:
-            node = get_named_type(named.fields["nodes"].type)
+            edge = get_named_type(named.fields["edges"].type)
+            assert isinstance(edge, GraphQLObjectType)
+            node = get_named_type(edge.fields["node"].type)
             if bulk:
                 if connections >= max_connections:
                     names.discard(name)
                     skipped.add(name)
                     continue
                 connections += 1
-                parts.append(f"{name}{args} {{ edges {{ node {_child(node)} }} }}")
+                inner = "" if is_leaf(node) else " " + _child(node)
+                parts.append(f"{name}{args} {{ edges {{ node{inner} }} }}")
             else:
+                inner = "" if is_leaf(node) else " " + _child(node)
                 parts.append(
-                    f"{name}{args} {{ edges {{ cursor node {_child(node)} }} "
+                    f"{name}{args} {{ edges {{ cursor node{inner} }} "
                     "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }"
                 )
         else:

@@ -485,7 +485,7 @@ class Executor:
             return [f"Invalid bulk query: {names[0]!r} is not a connection."]
         inside = _connections_inside_objects(
             runner,
-            get_named_type(connection.fields["nodes"].type),
+            _node_type(connection),
             _connection_node_fields(nodes),
         )
         if inside:
@@ -1092,7 +1092,7 @@ def _nested_connection(
             yield from filler.items(object_type, name, args, parent)
 
     args = get_argument_values(field_def, field_nodes[0], {})
-    node_type = get_named_type(named.fields["nodes"].type)
+    node_type = _node_type(named)
     if not isinstance(node_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
         raise BulkQueryError(f"{named.name} has no object node type")
     return iterate, args, node_type
@@ -1125,7 +1125,7 @@ def _connections_inside_objects(
             named = get_named_type(field_def.type)
             holder = f"{concrete.name}.{child_nodes[0].name.value}"
             if _is_connection_type(named) and isinstance(named, GraphQLObjectType):
-                inner = get_named_type(named.fields["nodes"].type)
+                inner = _node_type(named)
                 found += _connections_inside_objects(
                     runner, inner, _connection_node_fields(child_nodes)
                 )
@@ -1149,6 +1149,15 @@ def _connections_below(
             else:
                 found += _connections_below(runner, inner, child_nodes, holder)
     return found
+
+
+def _node_type(connection: GraphQLObjectType) -> GraphQLNamedType:
+    """A connection's node type (``edges > node``; not every connection has ``nodes``)."""
+    edge = get_named_type(connection.fields["edges"].type)
+    if not isinstance(edge, GraphQLObjectType):
+        raise BulkQueryError(f"{connection.name} has no edges")
+    node: GraphQLNamedType = get_named_type(edge.fields["node"].type)
+    return node
 
 
 def _is_connection_type(named: GraphQLNamedType) -> bool:

@@ -276,3 +276,18 @@ def test_lifetime_reads_like_rails_distance_of_time_in_words(minutes: int, words
     (https://api.rubyonrails.org/classes/ActionView/Helpers/DateHelper.html)."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert distance_in_words(start, start + timedelta(minutes=minutes)) == words
+
+
+def test_every_field_of_the_shop_and_the_installation(emulator: EmulatorHandle) -> None:
+    """The roots a client reads at start answer every field too
+    (https://shopify.dev/docs/api/admin-graphql/latest/objects/Shop,
+    https://shopify.dev/docs/api/admin-graphql/latest/objects/AppInstallation)."""
+    schema = emulator.runtime.schema
+    shop, installation = every_field(schema, "Shop"), every_field(schema, "AppInstallation")
+    text = f"{{ shop {shop.text} currentAppInstallation {installation.text} }}"
+    assert validation_errors(schema, text) == []
+    body = emulator.graphql(text).json()
+    assert "errors" not in body, body.get("errors")
+    assert set(body["data"]["shop"]) == shop.names
+    assert body["data"]["shop"]["myshopifyDomain"] == emulator.shop_domain
+    assert set(body["data"]["currentAppInstallation"]) == installation.names
