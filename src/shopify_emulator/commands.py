@@ -19,8 +19,10 @@ from shopify_backfill.errors import ConfigError
 from shopify_backfill.shopify.schema import load_schema
 from shopify_emulator.app import create_emulator_app
 from shopify_emulator.config import EmulatorConfig, Plan
+from shopify_emulator.scopes import unknown_scopes
 from shopify_emulator.selfcheck import run_check
 from shopify_emulator.store import ShopStore
+from shopify_emulator.tokens import parse_scopes
 
 app = typer.Typer(help="Run or check the Shopify Admin API emulator.", no_args_is_help=True)
 
@@ -44,6 +46,21 @@ def _parse_now(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _parse_scopes(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = parse_scopes(text)
+    if not names:
+        raise ConfigError("--scopes is empty; give scope names such as read_orders,read_customers")
+    unknown = unknown_scopes(names)
+    if unknown:
+        raise ConfigError(
+            f"--scopes: {', '.join(unknown)} is not a Shopify access scope"
+            " (see https://shopify.dev/docs/api/usage/access-scopes)"
+        )
+    return names
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -58,12 +75,17 @@ def serve(
     reuse_bulk_results: Annotated[
         bool, typer.Option(help="Answer a repeated bulk query from its rendered file.")
     ] = False,
+    scopes: Annotated[
+        str | None,
+        typer.Option(help="Scopes of the seeded token, comma-separated (default: every scope)."),
+    ] = None,
 ) -> None:
     """Serve a synthetic store over Shopify's Admin API on HOST:PORT."""
     if plan not in PLANS:
         raise ConfigError(f"--plan {plan!r} is not one of {', '.join(PLANS)}")
     if token is not None and not token.startswith("shpat_"):
         raise ConfigError("--token must start with shpat_ (Shopify's custom-app token prefix)")
+    token_scopes = _parse_scopes(scopes)
     moment = _parse_now(now)
     settings = Settings()
     schema = load_schema(settings.schema_path(), settings.cache_dir())
@@ -80,13 +102,18 @@ def serve(
             plan=PLANS[plan],
         )
     config = EmulatorConfig(
-        seed_token=token, plan=PLANS[plan], bulk_reuse_results=reuse_bulk_results
+        seed_token=token,
+        seed_token_scopes=token_scopes,
+        plan=PLANS[plan],
+        bulk_reuse_results=reuse_bulk_results,
     )
     application = create_emulator_app(store, schema=schema, config=config)
     runtime = application.state.runtime
     typer.echo(f"shop domain:    {store.shop_domain}")
     typer.echo(f"admin API base: http://{host}:{port}/admin/api/{API_VERSION}/")
     typer.echo(f"access token:   {runtime.seed_grant.token}")
+    if token_scopes is not None:
+        typer.echo(f"token scopes:   {','.join(runtime.seed_grant.scopes)}")
     typer.echo(f"admin secret:   {config.admin_secret}  (header X-Emulator-Admin)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shopify_backfill.config import REQUIRED_SCOPES
+from shopify_emulator.scopes import KNOWN_SCOPES, unknown_scopes
 
 Plan = Literal["standard", "advanced", "plus", "enterprise"]
 
@@ -24,11 +24,8 @@ SUPPORTED_API_VERSIONS: tuple[str, ...] = (
 )
 """Stable versions served; Shopify keeps each for twelve months (oldest first)."""
 
-DEFAULT_GRANTABLE_SCOPES: tuple[str, ...] = (
-    *REQUIRED_SCOPES,
-    "read_products",
-    "read_customer_events",
-)
+DEFAULT_GRANTABLE_SCOPES: tuple[str, ...] = KNOWN_SCOPES
+"""A store that approves whatever an app asks for; narrow it to model a merchant who won't."""
 
 BulkOutcome = Literal["FAILED", "TIMEOUT", "ACCESS_DENIED", "EXPIRED", "PARTIAL"]
 """How a bulk job forced by a fault ends; ``PARTIAL`` is FAILED with a ``partialDataUrl``."""
@@ -89,8 +86,11 @@ class EmulatorConfig(BaseModel):
     @field_validator("grantable_scopes", "seed_token_scopes")
     @classmethod
     def _scope_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        for scope in value or ():
-            if not scope or "," in scope or " " in scope:
-                msg = f"scope {scope!r} is not a scope name (write_x or read_x, no commas)"
-                raise ValueError(msg)
+        unknown = unknown_scopes(value or ())
+        if unknown:
+            msg = (
+                f"{', '.join(map(repr, unknown))} is not a Shopify access scope; use names"
+                " from https://shopify.dev/docs/api/usage/access-scopes (e.g. read_orders)"
+            )
+            raise ValueError(msg)
         return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from shopify_emulator.scopes import unknown_scopes
 from shopify_emulator.shopify_errors import INVALID_TOKEN
 from shopify_emulator.tokens import granted, parse_scopes
 
@@ -45,8 +47,8 @@ def verify_hmac(params: Mapping[str, str], secret: str) -> bool:
     return hmac.compare_digest(shopify_hmac(params, secret), supplied)
 
 
-def _oauth_error(message: str, status: int = 400) -> Response:
-    text = f"<html><body><h1>Oauth error invalid_request: {message}</h1></body></html>"
+def _oauth_error(message: str, status: int = 400, *, kind: str = "invalid_request") -> Response:
+    text = f"<html><body><h1>Oauth error {kind}: {html.escape(message)}</h1></body></html>"
     return Response(text, status, media_type="text/html; charset=utf-8")
 
 
@@ -69,7 +71,11 @@ async def authorize(request: Request) -> Response:
     allowed = config.allowed_redirect_uris
     if allowed and not any(redirect_uri.startswith(prefix) for prefix in allowed):
         return _oauth_error("The redirect_uri is not whitelisted")
-    scopes = granted(params.get("scope", ""), config.grantable_scopes)
+    requested = parse_scopes(params.get("scope", ""))
+    unknown = unknown_scopes(requested)
+    if unknown:
+        return _oauth_error(f"The access scope is invalid: {unknown[0]}", kind="invalid_scope")
+    scopes = granted(requested, config.grantable_scopes)
     code = await run_in_threadpool(
         runtime.tokens.issue_code, client_id, scopes, config.oauth_code_ttl_seconds
     )

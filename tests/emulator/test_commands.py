@@ -42,6 +42,8 @@ def test_check_passes_and_prints_what_it_saw() -> None:
         (["--plan", "gold"], "--plan 'gold' is not one of"),
         (["--now", "yesterday"], "--now 'yesterday' is not an ISO 8601 time"),
         (["--token", "abc"], "--token must start with shpat_"),
+        (["--scopes", "read_orders,read_everything"], "read_everything is not a Shopify access"),
+        (["--scopes", " , "], "--scopes is empty"),
     ],
 )
 def test_serve_rejects_bad_arguments(args: list[str], message: str) -> None:
@@ -76,6 +78,8 @@ def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
         str(tmp_path / "shop.sqlite"),
         "--now",
         "2026-07-01T00:00:00Z",
+        "--scopes",
+        "read_orders,read_all_orders,read_customers,read_inventory",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -84,13 +88,14 @@ def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
     try:
         seen: list[str] = []
         assert process.stdout is not None
-        while not any(line.startswith("access token:") for line in seen):
+        while not any(line.startswith("admin secret:") for line in seen):
             line = process.stdout.readline()
             assert line, "".join(seen)
             seen.append(line)
         text = "".join(seen)
         token = re.search(r"access token:\s+(shpat_\w+)", text).group(1)  # type: ignore[union-attr]
         assert "shop domain:    emulator-shop.myshopify.com" in text
+        assert "token scopes:   read_orders,read_all_orders,read_customers,read_inventory" in text
         assert f"http://127.0.0.1:{port}/admin/api/2026-07/" in text
         deadline = time.monotonic() + 20
         while True:
@@ -105,6 +110,16 @@ def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         assert response.json()["data"]["ordersCount"]["count"] == 8
+        scopes = httpx.get(
+            f"http://127.0.0.1:{port}/admin/oauth/access_scopes.json",
+            headers={"X-Shopify-Access-Token": token},
+        ).json()["access_scopes"]
+        assert [scope["handle"] for scope in scopes] == [
+            "read_orders",
+            "read_all_orders",
+            "read_customers",
+            "read_inventory",
+        ]
     finally:
         process.terminate()
         process.wait(timeout=10)

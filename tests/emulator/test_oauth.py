@@ -163,3 +163,55 @@ def test_follow_redirects_reaches_the_callback(emulator: EmulatorHandle) -> None
             },
         )
     assert response.json() == {"verified": True}
+
+
+def test_install_grants_any_known_scope_it_asks_for(admin_schema: GraphQLSchema) -> None:
+    """Shopify grants the scopes an install requests, beyond what this product needs.
+
+    https://shopify.dev/docs/api/usage/access-scopes lists the authenticated scopes;
+    an app asking for ``read_inventory`` or ``read_draft_orders`` gets them on install.
+    """
+    asked = "read_inventory,read_locations,read_draft_orders,write_products"
+    with start_emulator(admin_schema, customers=2, orders=2) as handle:
+        location = authorize(handle, asked).headers["location"]
+        body = exchange(handle, dict(parse_qsl(urlsplit(location).query))["code"]).json()
+        with handle.client() as client:
+            handles = client.get(
+                "/admin/oauth/access_scopes.json",
+                headers={"X-Shopify-Access-Token": body["access_token"]},
+            ).json()["access_scopes"]
+    assert body["scope"] == asked
+    assert [scope["handle"] for scope in handles] == asked.split(",")
+
+
+def test_unknown_scope_is_refused_as_invalid_scope(admin_schema: GraphQLSchema) -> None:
+    """Shopify answers an unknown scope with an ``invalid_scope`` OAuth error, no redirect."""
+    with start_emulator(admin_schema, customers=2, orders=2) as handle:
+        refused = authorize(handle, "read_orders,read_everything")
+    assert refused.status_code == 400
+    assert "location" not in refused.headers
+    assert "Oauth error invalid_scope: The access scope is invalid: read_everything" in (
+        refused.text
+    )
+
+
+def test_every_scope_the_schema_names_is_known() -> None:
+    """The shipped 2026-07 schema's descriptions name scopes; each must be grantable."""
+    import re
+
+    from shopify_backfill.config import Settings
+    from shopify_emulator.scopes import KNOWN_SCOPES, unknown_scopes
+
+    text = Settings().schema_path().read_text(encoding="utf-8")
+    named = sorted(set(re.findall(r"\b(?:read|write)_[a-z_]*[a-z]\b", text)))
+    assert len(named) > 40
+    assert unknown_scopes(named) == []
+    assert {"read_orders", "read_all_orders", "read_customers"} <= set(KNOWN_SCOPES)
+
+
+def test_config_refuses_unknown_scope_names() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="'read_everything' is not a Shopify access scope"):
+        fixture_config(seed_token_scopes=("read_orders", "read_everything"))
