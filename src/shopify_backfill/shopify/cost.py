@@ -51,7 +51,7 @@ FREE_OBJECT_FIELDS = frozenset(
 ``MailingAddress``) under every type of the 2026-07 schema that has them: known by name,
 since the client has no schema. ``shippingAddress`` and ``billingAddress`` are not here:
 some types return a charged ``CompanyAddress`` under those names, so they stay counted
-(an over-estimate of 2 per order). ``tests/shopify/test_cost.py`` checks the list against
+(an over-estimate of 2 per order). ``tests/shopify_client/test_cost.py`` checks the list against
 the schema and the estimate against the emulator's schema-driven cost."""
 
 
