@@ -1,4 +1,4 @@
-"""A real Celery worker (solo pool, subprocess) runs one backfill task end to end.
+"""A real Celery worker (``shopify-backfill worker``, subprocess) runs one backfill end to end.
 
 Broker and result backend are the real Redis on 127.0.0.1:6379; a per-test queue keeps
 concurrent runs apart. The worker calls the same ``run_backfill`` as the CLI.
@@ -51,17 +51,11 @@ def test_a_celery_worker_runs_the_backfill(tmp_path: Path) -> None:
         worker = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "shopify_backfill.workers.celery_app",
+                "-c",
+                "from shopify_backfill.cli import main; main()",
                 "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "-Q",
+                "--queues",
                 queue,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
             ],
             cwd=REPO,
             env=env,

@@ -22,6 +22,7 @@ from shopify_backfill.cli.backfill import app as backfill_app
 from shopify_backfill.cli.demo import demo
 from shopify_backfill.cli.interrupt import SIGINT_EXIT_CODE
 from shopify_backfill.cli.standin import emulator_app
+from shopify_backfill.cli.worker import worker
 from shopify_backfill.config import describe_settings_error, unknown_env_names
 from shopify_backfill.errors import BackfillError, ConfigError
 from shopify_backfill.web import commands as web_commands
@@ -41,6 +42,7 @@ app.add_typer(campaign_commands.app, name="campaigns")
 app.command()(campaign_commands.audit)
 app.command()(web_commands.serve)
 app.add_typer(web_commands.users_app, name="users")
+app.command()(worker)
 
 
 def main() -> None:
