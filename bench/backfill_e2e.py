@@ -15,8 +15,15 @@ order; one purchase per line item; a ledger row per batch) inserted with sqlite3
 500 orders. No identity resolution, no attribute diffing, no checkpoints: what parsing
 and writing that data costs at the least.
 
+``--backend postgresql`` runs both sides against the machine's PostgreSQL
+(``SHOPIFY_BACKFILL_BENCH_POSTGRES_URL``, default ``postgres@127.0.0.1:5432/test``), each
+in a database of its own created for the run and dropped after it: the backfill with
+``SHOPIFY_BACKFILL_DATABASE_URL`` pointing there, the floor with psycopg's
+``executemany`` (pipelined) of the same rows into the same migrated schema.
+
     .venv/bin/python bench/backfill_e2e.py                         # 50,000 x 200,000, bulk
     .venv/bin/python bench/backfill_e2e.py --sizes 5000x25000 --modes paginated,bulk
+    .venv/bin/python bench/backfill_e2e.py --sizes 20000x100000 --backend both
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -32,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +48,10 @@ from typing import Any
 import httpx
 import orjson
 import psutil
+import psycopg
+import sqlalchemy as sa
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from shopify_backfill.backfill import requests
 from shopify_backfill.config import Settings
@@ -54,6 +66,39 @@ NOW = datetime(2026, 7, 1, 12, tzinfo=UTC)
 DOMAIN = "emulator-shop.myshopify.com"
 REPO = Path(__file__).resolve().parents[1]
 FLOOR_BATCH = 500
+POSTGRES_URL = os.environ.get(
+    "SHOPIFY_BACKFILL_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _libpq(url: str) -> str:
+    """The SQLAlchemy URL as psycopg's own connection string."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def _scratch_database(label: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one measured run; dropped afterwards."""
+    name = f"bench_e2e_{label}_{secrets.token_hex(4)}"
+    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _database(backend: str, folder: Path, label: str) -> Iterator[str]:
+    """Where one run writes: a fresh SQLite file in ``folder`` or a scratch PG database."""
+    if backend == "sqlite":
+        path = folder / f"{label}.sqlite"
+        path.unlink(missing_ok=True)
+        yield f"sqlite:///{path}"
+    else:
+        with _scratch_database(label) as url:
+            yield url
 
 
 def _free_port() -> int:
@@ -103,8 +148,8 @@ def _serve(folder: Path, customers: int, orders: int) -> tuple[subprocess.Popen[
             time.sleep(0.2)
 
 
-def _connect(data: Path, base: str) -> None:
-    services = build_services(Settings(data_dir=data))
+def _connect(data: Path, base: str, database_url: str | None = None) -> None:
+    services = build_services(Settings(data_dir=data, database_url=database_url))
     try:
         token = SecretStr(TOKEN)
         scopes = verify_token(
@@ -149,8 +194,10 @@ def _watch(command: list[str], env: dict[str, str] | None = None) -> tuple[bytes
     return output, seconds, peak
 
 
-def _backfill(data: Path, mode: str) -> dict[str, Any]:
+def _backfill(data: Path, mode: str, database_url: str | None = None) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_BACKFILL_")}
+    if database_url is not None:
+        env["SHOPIFY_BACKFILL_DATABASE_URL"] = database_url
     env.update(
         SHOPIFY_BACKFILL_DATA_DIR=str(data),
         SHOPIFY_BACKFILL_EXTRACTION_MODE=mode,
@@ -170,8 +217,8 @@ def _backfill(data: Path, mode: str) -> dict[str, Any]:
     }
 
 
-def _floor(files: list[Path], database: Path) -> dict[str, Any]:
-    command = [sys.executable, __file__, "floor", str(database), *map(str, files)]
+def _floor(files: list[Path], database_url: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, "floor", database_url, *map(str, files)]
     output, seconds, peak = _watch(command)
     counts = json.loads(output)
     return {
@@ -188,23 +235,21 @@ def _floor(files: list[Path], database: Path) -> dict[str, Any]:
 class FloorWriter:
     """Equivalent rows for the rendered files, written with nothing between parse and insert."""
 
-    def __init__(self, database: Path) -> None:
-        engine = create_engine(f"sqlite:///{database}")
+    def __init__(self, database_url: str) -> None:
+        engine = create_engine(database_url)
         upgrade(engine)
         with engine.begin() as conn:
             self.workspace_id = create_workspace(conn, "floor")
             self.connection_id = create_shop_connection(
                 conn, self.workspace_id, DOMAIN, connected_at=NOW
             )
-            groups = conn.exec_driver_sql(
-                "SELECT channel, id FROM subscription_groups WHERE workspace_id = ?",
-                (self.workspace_id,),
+            groups = conn.execute(
+                sa.text("SELECT channel, id FROM subscription_groups WHERE workspace_id = :w"),
+                {"w": self.workspace_id},
             ).all()
         engine.dispose()
         self.groups = dict(groups)
-        self.db = sqlite3.connect(database, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            self.db.execute(f"PRAGMA {pragma}")
+        self.db = _FloorDatabase(database_url)
         self.stamp = NOW.isoformat()
         self.next_user = 1
         self.users_by_key: dict[str, int] = {}
@@ -291,7 +336,7 @@ class FloorWriter:
                 record["createdAt"],
                 orjson.dumps(properties).decode(),
                 "shopify_backfill",
-                1,
+                True,
                 1,
                 record["id"],
                 self.stamp,
@@ -316,7 +361,7 @@ class FloorWriter:
                 moment,
                 orjson.dumps(properties).decode(),
                 "shopify_backfill",
-                1,
+                True,
                 1,
                 item["id"],
                 self.stamp,
@@ -340,18 +385,49 @@ class FloorWriter:
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         }
         written = sum(len(rows) for rows in self.pending.values())
-        self.db.execute("BEGIN")
-        for name, statement in statements.items():
-            if self.pending[name]:
-                self.db.executemany(statement, self.pending[name])
-                self.pending[name].clear()
-        self.db.execute(
+        batches = [(statement, self.pending[name]) for name, statement in statements.items()]
+        ledger = (
             "INSERT INTO datapoint_ledger (workspace_id, backfill_id, category, amount, "
-            "recorded_at) VALUES (?, 1, 'attributes', ?, ?)",
-            (self.workspace_id, written, self.stamp),
+            "recorded_at) VALUES (?, 1, 'attributes', ?, ?)"
         )
-        self.db.execute("COMMIT")
+        batches.append((ledger, [(self.workspace_id, written, self.stamp)]))
+        self.db.write(batches)
+        for rows in self.pending.values():
+            rows.clear()
         self.counts["rows"] += written + 1
+
+
+class _FloorDatabase:
+    """One transaction of ``executemany`` calls: sqlite3 on SQLite, psycopg on PostgreSQL."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        self.postgres = url.get_backend_name() == "postgresql"
+        if self.postgres:
+            self.pg = psycopg.connect(_libpq(database_url))
+        else:
+            self.lite = sqlite3.connect(url.database or ":memory:", isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                self.lite.execute(f"PRAGMA {pragma}")
+
+    def write(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        if self.postgres:
+            with self.pg.transaction(), self.pg.cursor() as cursor:
+                for statement, rows in batches:
+                    if rows:
+                        cursor.executemany(statement.replace("?", "%s"), rows)
+            return
+        self.lite.execute("BEGIN")
+        for statement, rows in batches:
+            if rows:
+                self.lite.executemany(statement, rows)
+        self.lite.execute("COMMIT")
+
+    def close(self) -> None:
+        if self.postgres:
+            self.pg.close()
+        else:
+            self.lite.close()
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -365,9 +441,9 @@ def _holds_orders(path: Path) -> bool:
         return b"gid://shopify/Order/" in source.readline()
 
 
-def run_floor(database: Path, files: list[Path]) -> None:
+def run_floor(database_url: str, files: list[Path]) -> None:
     """Child side of the floor: prints its counts as JSON."""
-    writer = FloorWriter(database)
+    writer = FloorWriter(database_url)
     for path in sorted(files, key=_holds_orders):
         for record in _lines(path):
             writer.line(record)
@@ -379,10 +455,11 @@ def run_floor(database: Path, files: list[Path]) -> None:
 # ---------------------------------------------------------------------------- driver
 
 
-def _row(store: str, result: dict[str, Any]) -> dict[str, Any]:
+def _row(store: str, backend: str, result: dict[str, Any]) -> dict[str, Any]:
     seconds = result["seconds"]
     return {
         "store": store,
+        "backend": backend,
         **result,
         "seconds": round(seconds, 2),
         "orders_per_second": round(result["orders"] / seconds, 1),
@@ -393,35 +470,39 @@ def _row(store: str, result: dict[str, Any]) -> dict[str, Any]:
 def _print(row: dict[str, Any], floor: dict[str, Any] | None) -> None:
     ratio = f"{row['seconds'] / floor['seconds']:6.2f}x floor" if floor else ""
     print(
-        f"{row['store']:>13} {row['run']:<30} {row['customers']:>7} customers "
-        f"{row['orders']:>7} orders {row['seconds']:>8.2f} s {row['orders_per_second']:>8.1f} "
-        f"orders/s  peak RSS {row['peak_rss_mib']:>6.1f} MiB  {ratio}",
+        f"{row['store']:>13} {row['backend']:<10} {row['run']:<30} {row['customers']:>7} "
+        f"customers {row['orders']:>7} orders {row['seconds']:>8.2f} s "
+        f"{row['orders_per_second']:>8.1f} orders/s  peak RSS {row['peak_rss_mib']:>6.1f} MiB"
+        f"  {ratio}",
         flush=True,
     )
 
 
-def measure(size: str, modes: list[str], folder: Path) -> list[dict[str, Any]]:
+def measure(size: str, modes: list[str], backends: list[str], folder: Path) -> list[dict[str, Any]]:
     customers, orders = (int(part) for part in size.split("x"))
     emulator, base = _serve(folder, customers, orders)
     rows: list[dict[str, Any]] = []
-    for leftover in [*folder.glob("warm-*"), *(folder / m for m in modes)]:
+    for leftover in folder.glob("run-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    (folder / "floor.sqlite").unlink(missing_ok=True)
     try:
         for mode in modes:
-            _connect(folder / f"warm-{mode}", base)
-            _backfill(folder / f"warm-{mode}", mode)
+            _connect(folder / f"run-warm-{mode}", base)
+            _backfill(folder / f"run-warm-{mode}", mode)
         rendered = sorted((folder / "shop-bulk").glob("rendered-*.jsonl"))
-        floor = _row(size, _floor(rendered, folder / "floor.sqlite"))
-        rows.append(floor)
-        _print(floor, None)
-        for mode in modes:
-            _connect(folder / mode, base)
-            row = _row(size, _backfill(folder / mode, mode))
-            if (row["customers"], row["orders"]) != (floor["customers"], floor["orders"]):
-                raise RuntimeError(f"the backfill and the floor disagree on counts: {row}")
-            rows.append(row)
-            _print(row, floor)
+        for backend in backends:
+            with _database(backend, folder, "floor") as url:
+                floor = _row(size, backend, _floor(rendered, url))
+            rows.append(floor)
+            _print(floor, None)
+            for mode in modes:
+                data = folder / f"run-{backend}-{mode}"
+                with _database(backend, data, "backfill") as url:
+                    _connect(data, base, url)
+                    row = _row(size, backend, _backfill(data, mode, url))
+                if (row["customers"], row["orders"]) != (floor["customers"], floor["orders"]):
+                    raise RuntimeError(f"the backfill and the floor disagree on counts: {row}")
+                rows.append(row)
+                _print(row, floor)
         after = sorted((folder / "shop-bulk").glob("rendered-*.jsonl"))
         if after != rendered:
             raise RuntimeError("the measured backfill rendered its bulk results again")
@@ -435,16 +516,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="50000x200000", help="CUSTOMERSxORDERS,...")
     parser.add_argument("--modes", default="bulk", help="bulk,paginated")
+    parser.add_argument(
+        "--backend", default="sqlite", choices=("sqlite", "postgresql", "both"), help="store"
+    )
     parser.add_argument("--json", type=Path, default=Path("var/bench/backfill_e2e.json"))
     parser.add_argument("--keep", type=Path, help="folder to keep stores and databases in")
     args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         root = args.keep or Path(tmp)
         for size in args.sizes.split(","):
             folder = root / size
             folder.mkdir(parents=True, exist_ok=True)
-            rows.extend(measure(size, args.modes.split(","), folder))
+            rows.extend(measure(size, args.modes.split(","), backends, folder))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=2))
     print(f"wrote {args.json}")
@@ -452,6 +537,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["floor"]:
-        run_floor(Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]])
+        run_floor(sys.argv[2], [Path(p) for p in sys.argv[3:]])
     else:
         main()
