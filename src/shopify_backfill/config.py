@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shopify_backfill.errors import ConfigError
@@ -105,6 +112,13 @@ class Settings(BaseSettings):
         "the Celery broker's Redis (keys are prefixed). Unset: counted in this process's "
         "memory, which is right for one `serve` process and forgets on restart.",
     )
+    pacing_redis_url: str | None = Field(
+        default=None,
+        description="Redis URL where every worker of the deployment keeps each shop's "
+        "Shopify cost budget, so N workers on one shop are throttled no more than one; it "
+        "may be the Celery broker's Redis (keys are prefixed). Unset: each process paces "
+        "itself, which is right for one process per shop.",
+    )
     login_limits_per_account: str = Field(
         default="5/minute;20/hour;100/day",
         description="Login attempts allowed per email address, tier by tier (limits "
@@ -164,11 +178,11 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return self
 
-    @field_validator("auth_throttle_url")
+    @field_validator("auth_throttle_url", "pacing_redis_url")
     @classmethod
-    def _redis_url(cls, value: str | None) -> str | None:
+    def _redis_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "redis+unix://")):
-            msg = "auth_throttle_url must be a redis://, rediss:// or redis+unix:// URL"
+            msg = f"{info.field_name} must be a redis://, rediss:// or redis+unix:// URL"
             raise ValueError(msg)
         return value
 

@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 
+from shopify_backfill.clock import Clock
 from shopify_backfill.config import Settings
 from shopify_backfill.profiles.connections import TokenCipher
 from shopify_backfill.profiles.results import LoadResult
 from shopify_backfill.profiles.writes import LoadContext
+from shopify_backfill.shopify.pacing import Pacer
 from shopify_backfill.shopify.records import SourceRecord
 
 
@@ -55,3 +58,8 @@ rolls back) with the batch. The campaigns trigger engine plugs in here."""
 CompletionNote = Callable[[sa.Connection, int, int], str | None]
 """``note(conn, workspace_id, connection_id)``: a follow-up line for the completion report,
 notification and email (the campaigns audit offers to resume what it paused)."""
+
+PacerFactory = Callable[[str, SecretStr, Clock], Pacer]
+"""``factory(shop_domain, token, clock)``: the cost pacer of a run's Shopify client. The
+default paces in the run's process; the wiring shares one bucket mirror per shop across
+every worker (``shopify.shared_pacing``) when ``pacing_redis_url`` is set."""

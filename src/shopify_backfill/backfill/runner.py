@@ -37,7 +37,13 @@ from shopify_backfill.backfill.notify import (
     post_notification,
     queue_email,
 )
-from shopify_backfill.backfill.ports import AfterBatchHook, CompletionNote, Destination, JobServices
+from shopify_backfill.backfill.ports import (
+    AfterBatchHook,
+    CompletionNote,
+    Destination,
+    JobServices,
+    PacerFactory,
+)
 from shopify_backfill.backfill.preview import choose_mode, reauthorize_url
 from shopify_backfill.backfill.progress import BulkStatus
 from shopify_backfill.backfill.remedies import remedy
@@ -97,6 +103,9 @@ class RunOptions:
     the batch in hand commits, then the run is recorded as interrupted, resumable."""
     on_retry: RetryObserver | None = None
     """Told before each retry of a Shopify request (the CLI prints it)."""
+    pacer: PacerFactory | None = None
+    """Builds the run's cost pacer from (shop domain, token); ``None`` paces in process.
+    Workers sharing a shop get one bucket mirror from it (``wiring``)."""
 
 
 @dataclass(frozen=True)
@@ -345,6 +354,11 @@ class _Run:
             clock=self.clock,
             retry=self.options.retry,
             on_retry=self.options.on_retry,
+            pacer=(
+                self.options.pacer(connection.shop_domain, connection.token, self.clock)
+                if self.options.pacer is not None
+                else None
+            ),
         )
         with client:
             yield client

@@ -21,7 +21,7 @@ from shopify_backfill.clock import Clock, SystemClock
 from shopify_backfill.config import API_VERSION
 from shopify_backfill.shopify.cost import estimate_cost
 from shopify_backfill.shopify.errors import NetworkError, PayloadError, ShopifyTransient, Throttled
-from shopify_backfill.shopify.pacing import CostPacer
+from shopify_backfill.shopify.pacing import CostPacer, Pacer
 from shopify_backfill.shopify.responses import Envelope, check_http, has_data, parse_graphql
 from shopify_backfill.shopify.retry import RetryNotice, RetryObserver, RetryPolicy
 
@@ -61,13 +61,16 @@ class AdminClient:
         timeout: float = 60.0,
         jitter: Callable[[], float] | None = None,
         on_retry: RetryObserver | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
+        """``pacer`` defaults to this client's own mirror of the shop's bucket; workers on
+        one shop pass a shared one (``shared_pacing.RedisCostPacer``)."""
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self.api_url = api_url.rstrip("/")
         self.api_version = api_version
         self.clock = clock or SystemClock()
         self.retry = retry or RetryPolicy()
-        self.pacer = CostPacer(self.clock)
+        self.pacer: Pacer = pacer or CostPacer(self.clock)
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         self._jitter = jitter

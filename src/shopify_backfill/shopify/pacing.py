@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from shopify_backfill.clock import Clock
 from shopify_backfill.shopify.throttle import ThrottleStatus
@@ -25,6 +26,18 @@ class _Snapshot:
 
 _MIN_WAIT = 0.001
 """Float rounding can leave a deficit too small to move the clock; never wait less."""
+
+
+class Pacer(Protocol):
+    """What the client needs of a pacer: ``CostPacer`` here, ``RedisCostPacer`` shared."""
+
+    waited_seconds: float
+
+    def projected_available(self) -> float | None: ...
+
+    def acquire(self, cost: float) -> None: ...
+
+    def release(self, cost: float, status: ThrottleStatus | None) -> None: ...
 
 
 class CostPacer:

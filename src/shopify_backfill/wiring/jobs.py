@@ -11,20 +11,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 import sqlalchemy as sa
+from pydantic import SecretStr
 
-from shopify_backfill.backfill.ports import AfterBatchHook, CompletionNote
+from shopify_backfill.backfill.ports import AfterBatchHook, CompletionNote, PacerFactory
 from shopify_backfill.backfill.preview import Preview, SectionProvider, build_preview
 from shopify_backfill.backfill.runner import RunOptions
 from shopify_backfill.backfill.store import BackfillRow
 from shopify_backfill.campaigns import trigger_hook
 from shopify_backfill.campaigns.report import resume_offer_for
+from shopify_backfill.clock import Clock
 from shopify_backfill.destinations import EmbeddedDestination
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.connections import load_connection
 from shopify_backfill.profiles.db import dry_run_connection
 from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.shopify.errors import ScopeError
+from shopify_backfill.shopify.pacing import Pacer
+from shopify_backfill.shopify.shared_pacing import RedisCostPacer, bucket_key
 from shopify_backfill.wiring.risk import risk_section_provider
 from shopify_backfill.wiring.services import Services
 
@@ -62,12 +67,26 @@ def preview_sections(
     )
 
 
+def shared_pacer_factory(redis_url: str | None) -> PacerFactory | None:
+    """One bucket mirror per shop in Redis for every worker, or ``None``: pace in process."""
+    if redis_url is None:
+        return None
+    client = redis.Redis.from_url(redis_url, socket_timeout=10)
+
+    def factory(shop_domain: str, token: SecretStr, clock: Clock) -> Pacer:
+        key = bucket_key(shop_domain, token.get_secret_value())
+        return RedisCostPacer(client, key, clock)
+
+    return factory
+
+
 def job_options(services: Services, **overrides: Any) -> RunOptions:
     """The run options the CLI, the demo, the web and the workers use."""
     values: dict[str, Any] = {
         "destination": EmbeddedDestination(),
         "hooks": tuple(after_batch_hooks(services)),
         "completion_notes": tuple(completion_notes(services)),
+        "pacer": shared_pacer_factory(services.settings.pacing_redis_url),
     }
     values.update(overrides)
     return RunOptions(**values)
