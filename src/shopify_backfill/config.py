@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         description="Broker of the optional Celery worker (the default worker is in-process).",
     )
     celery_queue: str = Field(default="backfill", description="Celery queue of backfill jobs.")
+    job_runner: Literal["in_process", "celery"] = Field(
+        default="in_process",
+        description="Where `backfill start`/`resume` and the partner page run a job: "
+        "in_process (a thread of the calling process, no broker: the embedded default) or "
+        "celery (queued on the broker for `shopify-backfill worker`; the command returns "
+        "at once and `backfill status --watch` follows it).",
+    )
     auth_throttle_url: str | None = Field(
         default=None,
         description="Redis URL (redis://host:6379/1, rediss://...) where the partner page "

@@ -6,6 +6,7 @@ concurrent runs apart. The worker calls the same ``run_backfill`` as the CLI.
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from backfill.served import REPO, cli_env, connect_served, serve_emulator
+from backfill.served import REPO, cli_env, connect_served, run_cli, serve_emulator
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.notify import list_notifications
 from shopify_backfill.backfill.store import get_backfill
@@ -24,6 +25,7 @@ from shopify_backfill.wiring import build_services
 from shopify_backfill.workers.celery_app import create_celery_app, enqueue_backfill
 
 BROKER = "redis://127.0.0.1:6379/11"
+CLI_ENTRY = [sys.executable, "-c", "from shopify_backfill.cli import main; main()"]
 
 
 def _redis_up() -> bool:
@@ -86,3 +88,58 @@ def test_a_celery_worker_runs_the_backfill(tmp_path: Path) -> None:
     assert stored.report == outcome["report"]
     assert kinds == ["completed", "started"]
     assert "shopify_backfill.run_backfill" in (tmp_path / "worker.log").read_text()
+
+
+def _worker(queue: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI_ENTRY, "worker", "--queues", queue],
+        cwd=REPO,
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_start_on_a_broker_deployment_queues_and_returns_at_once(tmp_path: Path) -> None:
+    """``SHOPIFY_BACKFILL_JOB_RUNNER=celery``: start returns before any worker exists."""
+    assert _redis_up(), "Redis must run on 127.0.0.1:6379 for the Celery worker test"
+    queue = f"backfill-test-{secrets.token_hex(4)}"
+    data = tmp_path / "data"
+    with serve_emulator(tmp_path / "emu", customers=30, orders=90, seed=8) as served:
+        connect_served(data, served)
+        env = cli_env(data, celery_broker_url=BROKER, celery_queue=queue, job_runner="celery")
+        shop = ["--shop", served.domain]
+        started = run_cli(["backfill", "start", *shop, "--yes", "--json"], env, timeout=120)
+        assert started.returncode == 0, started.stderr
+        queued = json.loads(started.stdout)
+        assert queued["status"] == "in_progress" and queued["queued_on"] == queue
+        assert queued["report"] is None
+        worker = _worker(queue, env, tmp_path / "worker.log")
+        try:
+            followed = run_cli(["backfill", "status", *shop, "--watch", "--json"], env)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    assert followed.returncode == 0, followed.stderr + (tmp_path / "worker.log").read_text()
+    view = json.loads(followed.stdout)
+    assert view["status"] == "completed", view
+    assert view["report"]["orders"]["imported"] > 0
+
+
+def test_an_unreachable_broker_is_said_plainly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serve_emulator(tmp_path / "emu", customers=5, orders=10, seed=2) as served:
+        connect_served(data, served)
+        env = cli_env(
+            data,
+            celery_broker_url="redis://:hunter2@127.0.0.1:1/0",
+            job_runner="celery",
+        )
+        refused = run_cli(["backfill", "start", "--shop", served.domain, "--yes"], env)
+    assert refused.returncode == 78, refused.stderr
+    assert "could not queue the backfill on the Celery broker at redis://127.0.0.1:1" in (
+        refused.stderr
+    )
+    assert "backfill resume" in refused.stderr
+    assert "hunter2" not in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr

@@ -45,6 +45,7 @@ from shopify_backfill.wiring import (
     refuse_missing_scopes,
     workspace_id_by_name,
 )
+from shopify_backfill.workers.celery_app import enqueue_with_settings
 from shopify_backfill.workers.inprocess import InProcessWorker
 
 app = typer.Typer(
@@ -149,10 +150,27 @@ def start(
         _confirm(row, yes)
         with services.engine.begin() as conn:
             row = requests.start(conn, row, now=_now())
+        if services.settings.job_runner == "celery":
+            _queued(services, row, as_json)
+            return
         outcome, view = run_and_follow(services, row.id, job_options(services), as_json=as_json)
     finally:
         services.dispose()
     _finish(outcome, view, as_json)
+
+
+def _queued(services: Services, row: BackfillRow, as_json: bool) -> None:
+    """Hand the run to the workers and return: the broker deployment's start and resume."""
+    queue = enqueue_with_settings(services.settings, row.id)
+    with services.engine.connect() as conn:
+        view = read_status(conn, row.id)
+    if as_json:
+        typer.echo(json.dumps({**view, "queued_on": queue}, indent=2, default=str))
+        return
+    typer.echo(
+        f"{row.shop_domain}: queued for the workers (queue {queue}); follow it with "
+        f"`shopify-backfill backfill status --shop {row.shop_domain} --watch`"
+    )
 
 
 def _confirm(row: BackfillRow, yes: bool) -> None:
@@ -237,6 +255,9 @@ def resume(shop: Shop, as_json: AsJson = False, workspace: Workspace = DEFAULT_W
         else:
             with services.engine.begin() as conn:
                 row = requests.resume(conn, row, now=_now())
+            if services.settings.job_runner == "celery":
+                _queued(services, row, as_json)
+                return
             outcome, view = run_and_follow(services, row.id, job_options(services), as_json=as_json)
     finally:
         services.dispose()

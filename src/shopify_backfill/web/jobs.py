@@ -3,7 +3,9 @@
 The page never runs the job itself: it moves the state machine (``backfill.requests``)
 and hands the id to ``InProcessWorker``, with the same run options as the CLI
 (``job_options``: the after-batch hooks), plus the transport that reaches Shopify.
-Progress is then read from the database, by this process or any other.
+Progress is then read from the database, by this process or any other. With
+``SHOPIFY_BACKFILL_JOB_RUNNER=celery`` the id goes to the broker instead, for the
+deployment's ``shopify-backfill worker`` processes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import httpx
 
 from shopify_backfill.backfill.runner import RunOutcome
 from shopify_backfill.wiring import Services, job_options
+from shopify_backfill.workers.celery_app import enqueue_with_settings
 from shopify_backfill.workers.inprocess import InProcessWorker
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,9 @@ class WebJobs:
         self._running: dict[int, Future[RunOutcome]] = {}
 
     def submit(self, backfill_id: int) -> None:
+        if self._services.settings.job_runner == "celery":
+            enqueue_with_settings(self._services.settings, backfill_id)
+            return
         with self._lock:
             if self._worker is None:
                 self._worker = InProcessWorker(self._services, max_workers=self._max_workers)

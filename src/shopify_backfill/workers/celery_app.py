@@ -11,12 +11,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery
 
 from shopify_backfill.backfill.errors import BackfillBusy
 from shopify_backfill.backfill.runner import run_backfill
 from shopify_backfill.config import Settings
+from shopify_backfill.errors import ConfigError
 from shopify_backfill.wiring import build_services
 
 TASK_NAME = "shopify_backfill.run_backfill"
@@ -58,6 +60,34 @@ def create_celery_app(settings: Settings) -> Celery:
 def enqueue_backfill(app: Celery, backfill_id: int) -> Any:
     """Queue a run of an ``in_progress`` backfill; returns Celery's ``AsyncResult``."""
     return app.send_task(TASK_NAME, args=[backfill_id], queue=app.conf.task_default_queue)
+
+
+def enqueue_with_settings(settings: Settings, backfill_id: int) -> str:
+    """Queue a run on the settings' broker and queue; returns the queue's name.
+
+    A broker that cannot be reached is a configuration problem the operator fixes, so it
+    is said as one (with the URL's host, never its password), not as a traceback.
+    """
+    app = create_celery_app(settings)
+    try:
+        enqueue_backfill(app, backfill_id)
+    except Exception as error:  # kombu, redis and Celery's result backend each raise their own
+        host = make_url_host(settings.celery_broker_url)
+        raise ConfigError(
+            f"could not queue the backfill on the Celery broker at {host} "
+            f"({type(error).__name__}); start the "
+            "broker or fix SHOPIFY_BACKFILL_CELERY_BROKER_URL, then run `backfill resume`"
+        ) from None
+    finally:
+        app.close()
+    return settings.celery_queue
+
+
+def make_url_host(url: str) -> str:
+    """``scheme://host:port`` of a broker URL, without credentials."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
