@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from shopify_emulator import oauth, rest
 from shopify_emulator.bulk import BulkOperations
-from shopify_emulator.bulk_links import CONTENT_TYPE, DOWNLOAD_PREFIX, NO_SUCH_KEY, parse_object
+from shopify_emulator.bulk_links import CONTENT_TYPE, DOWNLOAD_ROUTE, NO_SUCH_KEY, parse_object
 from shopify_emulator.config import EmulatorConfig, FaultPlan
 from shopify_emulator.cost import actual_cost, requested_cost
 from shopify_emulator.executor import Executor
@@ -151,7 +151,7 @@ def create_emulator_app(
         Route("/emulator/faults", set_faults, methods=["POST", "GET"]),
         Route("/emulator/tokens", mint_token, methods=["POST"]),
         Route("/emulator/tokens/revoke", revoke_token, methods=["POST"]),
-        Route(DOWNLOAD_PREFIX + "{name}", download, methods=["GET", "HEAD"]),
+        Route(DOWNLOAD_ROUTE, download, methods=["GET", "HEAD"]),
     ]
 
     @contextlib.asynccontextmanager

@@ -35,6 +35,8 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 DOWNLOAD_PREFIX = "/emulator/bulk-operation-outputs/"
+DOWNLOAD_ROUTE = "/emulator/bulk-operation-outputs/{name}"
+"""Starlette route of the downloads; ``name`` is the object (see ``parse_object``)."""
 GOOGLE_ACCESS_ID = "bulk-operation-outputs@shopify-emulator.iam.gserviceaccount.com"
 """The service account the links name (Shopify's: ``assets-us-prod@shopify-tiers...``)."""
 CONTENT_TYPE = "application/jsonl"
