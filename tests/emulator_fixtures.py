@@ -174,13 +174,26 @@ def start_emulator(
 
 
 @contextlib.contextmanager
-def serve_on_port(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free local port; yields the base URL."""
+def serve_on_port(
+    app: Any, *, ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None
+) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free local port; yields the base URL.
+
+    With ``ssl_certfile``/``ssl_keyfile`` (see ``shopify_emulator.tls``) it serves https.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="critical",
+            lifespan="off",
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -190,7 +203,7 @@ def serve_on_port(app: Any) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start within 10 s")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

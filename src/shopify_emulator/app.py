@@ -42,6 +42,7 @@ from starlette.routing import Route
 
 from shopify_emulator import oauth, rest
 from shopify_emulator.bulk import BulkOperations
+from shopify_emulator.bulk_links import CONTENT_TYPE, DOWNLOAD_ROUTE, NO_SUCH_KEY, parse_object
 from shopify_emulator.config import EmulatorConfig, FaultPlan
 from shopify_emulator.cost import actual_cost, requested_cost
 from shopify_emulator.executor import Executor
@@ -150,11 +151,7 @@ def create_emulator_app(
         Route("/emulator/faults", set_faults, methods=["POST", "GET"]),
         Route("/emulator/tokens", mint_token, methods=["POST"]),
         Route("/emulator/tokens/revoke", revoke_token, methods=["POST"]),
-        Route(
-            "/emulator/bulk-operation-outputs/{op_id:int}/{kind}.jsonl",
-            download,
-            methods=["GET", "HEAD"],
-        ),
+        Route(DOWNLOAD_ROUTE, download, methods=["GET", "HEAD"]),
     ]
 
     @contextlib.asynccontextmanager
@@ -213,7 +210,14 @@ async def graphql_endpoint(request: Request) -> Response:
         )
     query, variables, operation_name = body
     result = await run_in_threadpool(
-        graphql_answer, runtime, grant, query, variables, operation_name, str(request.base_url)
+        graphql_answer,
+        runtime,
+        grant,
+        query,
+        variables,
+        operation_name,
+        str(request.base_url),
+        served,
     )
     return json_response(result, 200, headers)
 
@@ -241,8 +245,13 @@ def graphql_answer(
     variables: dict[str, Any],
     operation_name: str | None,
     base_url: str,
+    api_version: str | None = None,
 ) -> dict[str, Any]:
-    """The full response body of one GraphQL request (runs on a worker thread)."""
+    """The full response body of one GraphQL request (runs on a worker thread).
+
+    ``api_version`` is the version serving the request (after falling forward): fields
+    whose behaviour changed between versions read it from ``extras``.
+    """
     try:
         document, problems = runtime.checked_document(query)
     except GraphQLError as error:
@@ -290,6 +299,7 @@ def graphql_answer(
         }
     extras = {
         "base_url": base_url,
+        "api_version": api_version,
         "owner": token,
         "scopes": grant.scopes,
         "bulk_scope_error": _bulk_scope_error(runtime, grant, variables, operation),
@@ -483,35 +493,35 @@ async def revoke_token(request: Request) -> Response:
 
 # --------------------------------------------------------------------------- downloads
 
-_XML_ERROR = (
-    "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
-    "<Message>{message}</Message></Error>"
-)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 async def download(request: Request) -> Response:
-    """Serve a bulk JSONL file: signed link, HTTP ranges, streamed, faults applied."""
+    """Serve a bulk JSONL file as GCS serves a signed link: checked, ranged, streamed.
+
+    ``Content-Type`` and ``Content-Disposition`` come from the link's (signed)
+    ``response-content-type`` and ``response-content-disposition``, as on GCS.
+    """
     runtime = runtime_of(request)
-    op_id: int = request.path_params["op_id"]
-    kind: str = request.path_params["kind"]
-    reason = runtime.bulk.verify(
-        op_id,
-        kind,
-        request.query_params.get("Expires", ""),
-        request.query_params.get("Signature", ""),
-    )
-    path = runtime.bulk.file_path(op_id, kind)
-    if reason is None and not path.is_file():
-        reason = "NoSuchKey"
-    if reason is not None:
-        status = 400 if reason == "ExpiredToken" else 404 if reason == "NoSuchKey" else 403
-        text = _XML_ERROR.format(code=reason, message=_XML_MESSAGES[reason])
-        return Response(text, status, media_type="application/xml; charset=UTF-8")
+    name: str = request.path_params["name"]
+    target = parse_object(name)
+    query = dict(request.query_params)
+    refusal = NO_SUCH_KEY if target is None else None
+    refusal = refusal or runtime.bulk.links.check(name, query, runtime.wall_clock())
+    path = runtime.bulk.file_path(*target) if target is not None else None
+    if refusal is None and (path is None or not path.is_file()):
+        refusal = NO_SUCH_KEY
+    if refusal is not None or path is None:
+        refusal = refusal or NO_SUCH_KEY
+        return Response(refusal.xml(), refusal.status, media_type="application/xml; charset=UTF-8")
     size = path.stat().st_size
     start, end = 0, size - 1
     status = 200
-    headers = {"Accept-Ranges": "bytes", "Content-Type": "application/jsonl"}
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Type": query.get("response-content-type") or CONTENT_TYPE,
+        "Content-Disposition": query.get("response-content-disposition") or "attachment",
+    }
     wanted = request.headers.get("range")
     if wanted:
         match = _RANGE.match(wanted.strip())
@@ -530,15 +540,6 @@ async def download(request: Request) -> Response:
     return StreamingResponse(
         _file_chunks(path, start, length, cut), status_code=status, headers=headers
     )
-
-
-_XML_MESSAGES = {
-    "AccessDenied": "Access denied.",
-    "SignatureDoesNotMatch": "The request signature we calculated does not match the "
-    "signature you provided.",
-    "ExpiredToken": "The provided token has expired.",
-    "NoSuchKey": "The specified key does not exist.",
-}
 
 
 def _byte_range(match: re.Match[str], size: int) -> tuple[int, int] | None:

@@ -4,13 +4,13 @@ A run is validated exactly as Shopify does (messages from the captures in
 ``conformance/bulk-operations``), stored in ``emu_bulk_operations`` and executed on a
 background thread that streams ``Executor.bulk_chunks`` into a file, so memory never
 depends on the store's size. The file is served by the emulator itself under a signed,
-expiring URL (Shopify hands out signed cloud-storage URLs), with HTTP ``Range`` support.
+expiring URL shaped like Shopify's signed cloud-storage URLs (``bulk_links``), with HTTP
+``Range`` support.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import shutil
 import threading
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from graphql import (
@@ -38,11 +37,13 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     parse,
     validate,
 )
 
+from shopify_emulator.bulk_links import LinkSigner
 from shopify_emulator.config import BulkOutcome, EmulatorConfig
 from shopify_emulator.cost import is_connection
 from shopify_emulator.cursors import CursorError, decode_cursor, encode_cursor
@@ -67,6 +68,7 @@ from shopify_emulator.shopify_errors import (
     user_error,
     validation_errors_payload,
 )
+from shopify_emulator.versions import groups_objects_by_default
 
 TERMINAL = frozenset({"COMPLETED", "CANCELED", "FAILED", "EXPIRED"})
 ACTIVE = frozenset({"CREATED", "RUNNING", "CANCELING"})
@@ -298,7 +300,7 @@ class BulkOperations:
         self.config = config
         self.injector = injector
         self.wall_clock = wall_clock
-        self.signing_key = signing_key
+        self.links = LinkSigner(signing_key)
         self.files_dir = files_dir
         self._cancel: dict[int, threading.Event] = {}
         self._threads: list[threading.Thread] = []
@@ -370,26 +372,9 @@ class BulkOperations:
             "query": row["query"],
         }
 
-    def signature(self, op_id: int, kind: str, expires: int) -> str:
-        message = f"{op_id}:{kind}:{expires}".encode()
-        return hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()
-
     def signed_url(self, base_url: str, op_id: int, kind: str, expires: int) -> str:
-        query = urlencode({"Expires": expires, "Signature": self.signature(op_id, kind, expires)})
-        return (
-            f"{base_url.rstrip('/')}/emulator/bulk-operation-outputs/{op_id}/{kind}.jsonl?{query}"
-        )
-
-    def verify(self, op_id: int, kind: str, expires: str, signature: str) -> str | None:
-        """``None`` when the download link is valid, else the reason it is refused."""
-        if not expires.isdigit():
-            return "AccessDenied"
-        expected = self.signature(op_id, kind, int(expires))
-        if not hmac.compare_digest(expected, signature):
-            return "SignatureDoesNotMatch"
-        if int(expires) < self.wall_clock():
-            return "ExpiredToken"
-        return None
+        """A GCS-shaped signed link to the operation's ``result`` or ``partial`` file."""
+        return self.links.url(base_url, op_id, kind, expires)
 
     # ------------------------------------------------------------------ mutations
 
@@ -403,9 +388,9 @@ class BulkOperations:
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Validate and start a job: (row, userErrors).
 
-        ``group_objects`` is the mutation's ``groupObjects`` (default ``false``, as in the
-        schema): recorded with the job, it decides the file layout (children directly
-        after their parent, or interleaved later in the file).
+        ``group_objects`` is the mutation's ``groupObjects`` (explicit, or the serving
+        version's default: see ``group_objects_of``): recorded with the job, it decides the
+        file layout (children directly after their parent, or interleaved later in the file).
         """
         document, messages = validate_bulk_query(self.executor.schema, text)
         if document is not None:
@@ -798,7 +783,7 @@ class BulkOperations:
                 args["query"],
                 ctx.orders_visible_since,
                 ctx.extras.get("bulk_scope_error"),
-                bool(args.get("groupObjects")),
+                group_objects_of(ctx, args, node),
             )
             document = self.document(row, ctx.extras["base_url"]) if row else None
             return {"bulkOperation": document, "userErrors": errors}
@@ -828,6 +813,24 @@ class BulkOperations:
             ("Mutation", "bulkOperationRunQuery"): run_query,
             ("Mutation", "bulkOperationCancel"): cancel,
         }
+
+
+def group_objects_of(ctx: ResolveContext, args: dict[str, Any], node: FieldNode) -> bool:
+    """``groupObjects`` as the request meant it: the explicit argument, else the version's default.
+
+    The 2026-07 schema declares ``groupObjects: Boolean! = false``, so the coerced
+    arguments always hold a value; whether the client actually passed one is read from the
+    field node (a literal, or a variable the request supplied). Without it the default is
+    the serving version's: ``true`` before 2026-01, ``false`` from 2026-01
+    (https://shopify.dev/docs/api/usage/bulk-operations/queries).
+    """
+    for argument in node.arguments or ():
+        if argument.name.value != "groupObjects":
+            continue
+        value = argument.value
+        if not isinstance(value, VariableNode) or value.name.value in ctx.variables:
+            return bool(args.get("groupObjects"))
+    return groups_objects_by_default(ctx.extras.get("api_version"))
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -1,7 +1,8 @@
 """``shopify-backfill emulator serve|check``: run the Shopify emulator or check it.
 
 ``serve`` builds (or reopens) a synthetic store, prints what a client needs to connect
-(shop domain, Admin API base URL, an access token) and serves it with uvicorn; ``check``
+(shop domain, Admin API base URL, an access token; with ``--tls`` also the CA file to
+trust and the hosts line to add) and serves it with uvicorn; ``check``
 runs the scripted self-check against a fresh in-process emulator.
 """
 
@@ -22,6 +23,7 @@ from shopify_emulator.config import EmulatorConfig, Plan
 from shopify_emulator.scopes import unknown_scopes
 from shopify_emulator.selfcheck import run_check
 from shopify_emulator.store import ShopStore
+from shopify_emulator.tls import ServerCertificate, hosts_line, issue_server_certificate
 from shopify_emulator.tokens import parse_scopes
 
 app = typer.Typer(help="Run or check the Shopify Admin API emulator.", no_args_is_help=True)
@@ -79,6 +81,18 @@ def serve(
         str | None,
         typer.Option(help="Scopes of the seeded token, comma-separated (default: every scope)."),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls", help="Serve https with a certificate for SHOP.myshopify.com (local CA)."
+        ),
+    ] = False,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where --tls keeps its CA and certificate (default: DATA_DIR/emulator-tls)."
+        ),
+    ] = None,
 ) -> None:
     """Serve a synthetic store over Shopify's Admin API on HOST:PORT."""
     if plan not in PLANS:
@@ -110,12 +124,38 @@ def serve(
     application = create_emulator_app(store, schema=schema, config=config)
     runtime = application.state.runtime
     typer.echo(f"shop domain:    {store.shop_domain}")
-    typer.echo(f"admin API base: http://{host}:{port}/admin/api/{API_VERSION}/")
+    certificate = None
+    if tls:
+        certificate = _announce_tls(store.shop_domain, host, port, tls_dir or _tls_home(settings))
+    else:
+        typer.echo(f"admin API base: http://{host}:{port}/admin/api/{API_VERSION}/")
     typer.echo(f"access token:   {runtime.seed_grant.token}")
     if token_scopes is not None:
         typer.echo(f"token scopes:   {','.join(runtime.seed_grant.scopes)}")
     typer.echo(f"admin secret:   {config.admin_secret}  (header X-Emulator-Admin)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=certificate.cert_file if certificate else None,
+        ssl_keyfile=certificate.key_file if certificate else None,
+    )
+
+
+def _tls_home(settings: Settings) -> Path:
+    return settings.data_dir / "emulator-tls"
+
+
+def _announce_tls(shop_domain: str, host: str, port: int, directory: Path) -> ServerCertificate:
+    """Issue the certificate and print the two steps a client needs (see docs/emulator.md)."""
+    listening = host if host not in ("0.0.0.0", "::", "localhost") else "127.0.0.1"  # noqa: S104
+    certificate = issue_server_certificate(shop_domain, directory, (listening,))
+    typer.echo(f"TLS CA file:    {certificate.ca_file}")
+    typer.echo(f"  trust it:     SSL_CERT_FILE={certificate.ca_file}  (or curl --cacert ...)")
+    typer.echo(f"  hosts line:   {hosts_line(shop_domain, listening)}  (add to /etc/hosts)")
+    typer.echo(f"admin API base: https://{shop_domain}:{port}/admin/api/{API_VERSION}/")
+    return certificate
 
 
 @app.command()

@@ -12,17 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shopify_emulator.scopes import KNOWN_SCOPES, unknown_scopes
+from shopify_emulator.versions import UNSTABLE, is_version_name
 
 Plan = Literal["standard", "advanced", "plus", "enterprise"]
-
-SUPPORTED_API_VERSIONS: tuple[str, ...] = (
-    "2025-07",
-    "2025-10",
-    "2026-01",
-    "2026-04",
-    "2026-07",
-)
-"""Stable versions served; Shopify keeps each for twelve months (oldest first)."""
 
 DEFAULT_GRANTABLE_SCOPES: tuple[str, ...] = KNOWN_SCOPES
 """A store that approves whatever an app asks for; narrow it to model a merchant who won't."""
@@ -69,7 +61,10 @@ class EmulatorConfig(BaseModel):
     seed_token_scopes: tuple[str, ...] | None = None
     """Scopes of that token; ``None`` grants every grantable scope."""
     protected_customer_data_approved: bool = True
-    api_versions: tuple[str, ...] = SUPPORTED_API_VERSIONS
+    api_versions: tuple[str, ...] | None = None
+    """Stable versions served; ``None`` computes Shopify's set from the store's clock
+    (``versions.versions_at(store.now)``: four stable versions, the release candidate
+    and ``unstable``). A tuple pins the stable set, e.g. for a test of one version."""
     bulk_start_delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
     """Time a bulk job sits in CREATED before running: bulk's fixed start-up cost."""
     bulk_url_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
@@ -82,6 +77,17 @@ class EmulatorConfig(BaseModel):
     allowed_redirect_uris: tuple[str, ...] = ()
     """Prefixes an OAuth ``redirect_uri`` must start with; empty accepts any http(s) URL."""
     faults: FaultPlan = FaultPlan()
+
+    @field_validator("api_versions")
+    @classmethod
+    def _version_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        stable = [name for name in value if name != UNSTABLE]
+        if not stable or not all(is_version_name(name) for name in stable):
+            msg = f"api_versions {value!r} must name stable versions like 2026-07"
+            raise ValueError(msg)
+        return value
 
     @field_validator("grantable_scopes", "seed_token_scopes")
     @classmethod

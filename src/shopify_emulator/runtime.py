@@ -7,7 +7,6 @@ it without importing the app that imports them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +21,8 @@ from shopify_emulator.faults import FaultInjector
 from shopify_emulator.store import ShopStore
 from shopify_emulator.throttle import Clock, CostBuckets, RequestBuckets
 from shopify_emulator.tokens import Grant, TokenStore
+from shopify_emulator.versions import VersionSet, configured_versions, versions_at
 
-_VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 DOCUMENT_CACHE_LIMIT = 256
 """Query texts whose parsed, validated document a runtime keeps."""
 
@@ -65,13 +64,18 @@ class EmulatorRuntime:
             self.documents[query] = found
         return found
 
+    def versions(self) -> VersionSet:
+        """The versions served now: the configured set, else Shopify's on the store's date.
+
+        Computed per call (it is a few string operations) so a store whose clock moves
+        serves what Shopify served on its new date.
+        """
+        pinned = self.config.api_versions
+        return configured_versions(pinned) if pinned is not None else versions_at(self.store.now)
+
     def resolve_version(self, version: str) -> str | None:
         """Version actually served: unsupported old versions fall forward, unknown -> None."""
-        if version in self.config.api_versions or version == "unstable":
-            return version
-        if _VERSION.match(version) and version < self.config.api_versions[0]:
-            return self.config.api_versions[0]
-        return None
+        return self.versions().resolve(version)
 
     def grant_for(self, request: Request) -> Grant | None:
         return self.tokens.lookup(request.headers.get("x-shopify-access-token"))
