@@ -349,7 +349,7 @@ class _Builder:
         when = _iso(moment)
         gid, legacy = _gid("Fulfillment", self.gid, 1)
         ctx = _ctx(self.order, gid, when)
-        lines = []
+        lines: list[dict[str, Any]] = []
         for item in self.items:
             count = fulfilled.get(str(item["id"]), 0)
             if not count:
@@ -416,7 +416,7 @@ class _Builder:
         moment = self.cancelled or self.updated
         when = _iso(moment)
         gid, legacy = _gid("Refund", self.gid, 1)
-        lines = []
+        lines: list[dict[str, Any]] = []
         for item in self.items:
             key = str(item["id"])
             unit = _both(item, "originalUnitPriceSet")
