@@ -46,8 +46,8 @@ def walk(handle: EmulatorHandle, path: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def big_store() -> Iterator[ShopStore]:
     """A store holding an order of 260 line items (the synthetic generator places one at a
-    third of the order count) and one of 251."""
-    store = ShopStore.generate(None, customers=10, orders=9, seed=11, now=STORE_NOW)
+    third of the order count; with seed 3 it is fulfilled and refunded) and one of 251."""
+    store = ShopStore.generate(None, customers=10, orders=9, seed=3, now=STORE_NOW)
     yield store
     store.close()
 
@@ -72,8 +72,14 @@ def test_line_items_are_not_cut_at_250(big: EmulatorHandle) -> None:
     assert len({item["id"] for item in one["line_items"]}) == 260
     listed = {order["id"]: order for order in walk(big, "orders.json?status=any&limit=250")}
     assert {key: len(order["line_items"]) for key, order in listed.items()} == sizes
-    if one["fulfillment_status"] == "fulfilled":
-        assert [len(f["line_items"]) for f in one["fulfillments"]] == [260]
+    assert (one["fulfillment_status"], one["financial_status"]) == ("fulfilled", "refunded")
+    assert [len(f["line_items"]) for f in one["fulfillments"]] == [260]
+    assert [len(r["refund_line_items"]) for r in one["refunds"]] == [260]
+    quantities = {item["id"]: item["quantity"] for item in one["line_items"]}
+    refunded = {
+        line["line_item_id"]: line["quantity"] for line in one["refunds"][0]["refund_line_items"]
+    }
+    assert refunded == quantities
 
 
 def test_single_order_equals_the_listed_one_and_404s(emulator: EmulatorHandle) -> None:
