@@ -772,8 +772,21 @@ class Executor:
             since = ctx.visible_since_epoch()
             if found is None or (since is not None and found[1] < since):
                 return None
-            return found[0]
+            return self._line_item_of_order(found[0], number)
         return None
+
+    def _line_item_of_order(self, doc: dict[str, Any], number: int) -> dict[str, Any]:
+        """A line item found by id, with the quantities its order's history gives it."""
+        row = (
+            self.store.connection()
+            .execute("SELECT order_id FROM line_items WHERE id = ?", (number,))
+            .fetchone()
+        )
+        found = self.store.order(row[0]) if row else None
+        if found is None:
+            return doc
+        adjusted = adjusted_line_items(found[0], self.stored_line_items(found[0]))
+        return next((item for item in adjusted if item.get("id") == doc.get("id")), doc)
 
 
 BulkChildren = Callable[[ResolveContext, dict[str, Any], dict[str, Any]], Iterator[dict[str, Any]]]

@@ -132,3 +132,29 @@ def test_history_is_stable_between_requests(emulator: EmulatorHandle) -> None:
         d for d in emulator.store.iter_all_orders() if d["displayFinancialStatus"] == "REFUNDED"
     )
     assert history_of(emulator, doc["id"]) == history_of(emulator, doc["id"])
+
+
+LINE_ITEM = """
+query One($id: ID!) { node(id: $id) { ... on LineItem { id quantity unfulfilledQuantity
+  fulfillableQuantity currentQuantity } } }
+"""
+
+
+def test_a_line_item_looked_up_by_id_agrees_with_its_order(emulator: EmulatorHandle) -> None:
+    """``node(id:)`` answers a line item with the same quantities as its order's page
+    (https://shopify.dev/docs/api/admin-graphql/latest/objects/LineItem)."""
+    checked = 0
+    for doc in emulator.store.iter_all_orders():
+        if doc["displayFulfillmentStatus"] not in ("UNFULFILLED", "PARTIALLY_FULFILLED"):
+            continue
+        order = history_of(emulator, doc["id"])
+        for item in order["lineItems"]["nodes"][:3]:
+            emulator.clock.advance(5)
+            node = emulator.graphql(LINE_ITEM, {"id": item["id"]}).json()["data"]["node"]
+            assert node == {key: item[key] for key in node}
+            checked += 1
+        if order["cancelledAt"] is None and doc["displayFulfillmentStatus"] == "UNFULFILLED":
+            assert any(
+                i["unfulfilledQuantity"] == i["quantity"] for i in order["lineItems"]["nodes"]
+            )
+    assert checked
