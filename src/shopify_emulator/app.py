@@ -159,7 +159,7 @@ def create_emulator_app(
         yield
         await run_in_threadpool(bulk.shutdown)
 
-    app = EmulatorApp(routes=routes, lifespan=lifespan)
+    app = EmulatorApp(routes=routes, lifespan=lifespan, exception_handlers={404: rest.not_found})
     app.state.runtime = runtime
     return app
 

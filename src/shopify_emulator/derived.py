@@ -11,14 +11,17 @@ type's default is already right.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from shopify_emulator import history
 from shopify_emulator.fill import MISSING, Fill, money, stable_number
 
 Derivation = Callable[[Fill], Any]
+LineItems = Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+"""``order document -> its stored line items`` (the history reads them)."""
 
 RECEIVED_STATUSES = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})
 """Financial statuses in which the order's total was captured."""
@@ -334,9 +337,54 @@ LINE_ITEM: dict[str, Derivation] = {
 }
 
 
-def derivations() -> dict[tuple[str, str], Derivation]:
-    """Every derivation by ``(type name, field name)``."""
+# --------------------------------------------------------------------------- history
+
+
+def history_derivations(line_items: LineItems) -> dict[tuple[str, str], Derivation]:
+    """``Order.fulfillments``/``refunds``/``transactions`` from ``history.py``.
+
+    The objects are shared (cached) between requests, so each answer is a shallow copy
+    that links back to the order being served (``Refund.order`` and friends)."""
+
+    def order_history(fill: Fill) -> history.History:
+        return history.order_history(fill.parent, line_items(fill.parent))
+
+    def linked(fill: Fill, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        first = fill.args.get("first")
+        chosen = objects if not isinstance(first, int) else objects[: max(first, 0)]
+        return [{**item, "order": fill.parent} for item in chosen]
+
+    def transactions(fill: Fill) -> Any:
+        found = order_history(fill).transactions
+        if fill.args.get("capturable"):
+            captured = {
+                t["parentTransaction"]["id"]
+                for t in found
+                if t["kind"] in ("CAPTURE", "VOID") and t.get("parentTransaction")
+            }
+            found = [
+                t
+                for t in found
+                if t["kind"] == "AUTHORIZATION"
+                and t["id"] not in captured
+                and _status(fill) == "AUTHORIZED"
+            ]
+        if fill.args.get("manuallyResolvable"):
+            found = []
+        return linked(fill, found)
+
+    return {
+        ("Order", "fulfillments"): lambda fill: linked(fill, order_history(fill).fulfillments),
+        ("Order", "refunds"): lambda fill: linked(fill, order_history(fill).refunds),
+        ("Order", "transactions"): transactions,
+    }
+
+
+def derivations(line_items: LineItems | None = None) -> dict[tuple[str, str], Derivation]:
+    """Every derivation by ``(type name, field name)``; ``line_items`` enables history."""
     table: dict[tuple[str, str], Derivation] = {}
     for type_name, fields in (("Order", ORDER), ("Customer", CUSTOMER), ("LineItem", LINE_ITEM)):
         table.update({(type_name, name): derive for name, derive in fields.items()})
+    if line_items is not None:
+        table.update(history_derivations(line_items))
     return table

@@ -54,6 +54,7 @@ from shopify_backfill.errors import InputError
 from shopify_emulator.cursors import Cursor, CursorError, decode_cursor, encode_cursor
 from shopify_emulator.derived import derivations
 from shopify_emulator.fill import Filler
+from shopify_emulator.history import adjusted_line_items, adjusted_pairs
 from shopify_emulator.plans import Fallback, ObjectPlan, PlanCompiler, Prefetcher
 from shopify_emulator.search import (
     CUSTOMER_SEARCH,
@@ -278,7 +279,9 @@ class Executor:
         self.resolvers.update(resolvers or {})
         self.bulk_children: dict[tuple[str, str], BulkChildren] = dict(_bulk_children(self))
         shop = store.shop_document()
-        self.filler = Filler(schema, lambda: shop, _list_page, derivations(), FIELD_ALIASES)
+        self.filler = Filler(
+            schema, lambda: shop, _list_page, derivations(self.stored_line_items), FIELD_ALIASES
+        )
         self._prefetchers = _prefetchers(self)
         self.use_plans = True
         """Run queries and bulk exports on compiled plans (``plans.py``); ``False`` keeps
@@ -709,6 +712,13 @@ class Executor:
             extra_columns=extra_columns,
         )
 
+    def stored_line_items(self, order: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """An order document's line items as stored (what its history derives from)."""
+        legacy = order.get("legacyResourceId")
+        if not isinstance(legacy, str) or not legacy.isdigit():
+            return []
+        return [doc for _, doc in self.store.order_line_items(int(legacy))]
+
     def order_items(self, ctx: ResolveContext, order_id: int) -> list[tuple[int, dict[str, Any]]]:
         """An order's line items, from the page prefetch when there is one."""
         prefetched = ctx.cache.get("line_items")
@@ -762,8 +772,21 @@ class Executor:
             since = ctx.visible_since_epoch()
             if found is None or (since is not None and found[1] < since):
                 return None
-            return found[0]
+            return self._line_item_of_order(found[0], number)
         return None
+
+    def _line_item_of_order(self, doc: dict[str, Any], number: int) -> dict[str, Any]:
+        """A line item found by id, with the quantities its order's history gives it."""
+        row = (
+            self.store.connection()
+            .execute("SELECT order_id FROM line_items WHERE id = ?", (number,))
+            .fetchone()
+        )
+        found = self.store.order(row[0]) if row else None
+        if found is None:
+            return doc
+        adjusted = adjusted_line_items(found[0], self.stored_line_items(found[0]))
+        return next((item for item in adjusted if item.get("id") == doc.get("id")), doc)
 
 
 BulkChildren = Callable[[ResolveContext, dict[str, Any], dict[str, Any]], Iterator[dict[str, Any]]]
@@ -1491,7 +1514,7 @@ def _default_resolvers(executor: Executor) -> dict[tuple[str, str], Resolver]:
     ) -> Any:
         first, last = _page_size(args, "lineItems")
         order_id = int(parent["legacyResourceId"])
-        items = executor.order_items(ctx, order_id)
+        items = adjusted_pairs(parent, executor.order_items(ctx, order_id))
         reverse = bool(args.get("reverse"))
         after, before = _cursor(args.get("after")), _cursor(args.get("before"))
         if first is not None:
@@ -1598,19 +1621,12 @@ def _bulk_children(executor: Executor) -> dict[tuple[str, str], BulkChildren]:
         order_id = int(parent["legacyResourceId"])
         blob = ctx.cache.get("line_item_blobs", {}).get(order_id)
         if blob is not None:
-            yield from store.decode_line_items(blob)
+            yield from adjusted_line_items(parent, store.decode_line_items(blob))
             return
         prefetched = ctx.cache.get("line_items", {}).get(order_id)
-        if prefetched is not None:
-            yield from (doc for _, doc in prefetched)
-            return
-        after = None
-        while True:
-            rows = store.line_items_page(order_id, after_id=after, limit=BULK_PAGE_SIZE)
-            yield from (doc for _, doc in rows)
-            if len(rows) < BULK_PAGE_SIZE:
-                return
-            after = rows[-1][0]
+        if prefetched is None:
+            prefetched = store.order_line_items(order_id)
+        yield from adjusted_line_items(parent, [doc for _, doc in prefetched])
 
     def shipping_lines(
         ctx: ResolveContext, args: dict[str, Any], parent: dict[str, Any]

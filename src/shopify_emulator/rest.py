@@ -1,19 +1,21 @@
-"""Legacy REST reads: ``customers.json`` and ``orders.json`` with cursor pagination.
+"""Legacy REST reads: the resources a Shopify client calls first.
 
-The REST resources are served from the same executor as GraphQL (one query per page,
-parsed once), then reshaped into REST's JSON: snake_case keys, numeric ids, money as
-strings, timestamps in the shop's zone. Pagination follows Shopify's ``page_info``
-cursors in the ``Link`` header; the request-count bucket answers 429 with
-``Retry-After`` when it overflows, and every answer carries
-``X-Shopify-Shop-Api-Call-Limit``.
+``shop.json`` (``rest_shop``), ``customers.json``/``orders.json`` lists with Link-header
+cursor pagination, single ``customers/{id}.json``/``orders/{id}.json``, their
+``count.json``, ``events.json`` (``rest_events``), a customer's addresses and an order's
+fulfillments, refunds and transactions (``history``).
+
+The resources are served from the same executor as GraphQL (one query per page, parsed
+once), then reshaped into REST's JSON (``rest_shapes``). Every answer goes through
+``guarded``: version, token, the request-count bucket (429 with ``Retry-After`` on
+overflow, ``X-Shopify-Shop-Api-Call-Limit`` always) and the resource's scope, in
+Shopify's order.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -22,57 +24,37 @@ import orjson
 from graphql import DocumentNode, parse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from shopify_emulator import history, rest_events, rest_shapes, rest_shop
+from shopify_emulator.rest_params import (
+    BadParamError,
+    Listing,
+    Resource,
+    encode_page,
+    parse_fields,
+    parse_listing,
+    search_terms,
+    select_fields,
+)
 from shopify_emulator.shopify_errors import INVALID_TOKEN, NOT_FOUND, REST_THROTTLED
 
 if TYPE_CHECKING:
     from shopify_emulator.runtime import EmulatorRuntime
     from shopify_emulator.tokens import Grant
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 250
-
-_ADDRESS = (
-    "address1 address2 city province provinceCode country countryCodeV2 zip phone "
-    "firstName lastName"
-)
-_CUSTOMER = f"""
-  id legacyResourceId createdAt updatedAt firstName lastName state tags numberOfOrders note
-  verifiedEmail taxExempt
-  amountSpent {{ amount currencyCode }}
-  defaultEmailAddress {{ emailAddress marketingState }}
-  defaultPhoneNumber {{ phoneNumber }}
-  defaultAddress {{ {_ADDRESS} }}
-"""
-_MONEY = "shopMoney { amount currencyCode }"
-_ORDER = f"""
-  id legacyResourceId name number createdAt updatedAt processedAt closedAt cancelledAt
-  confirmed test email phone currencyCode tags discountCodes sourceName statusPageUrl
-  totalPriceSet {{ {_MONEY} }}
-  subtotalPriceSet {{ {_MONEY} }}
-  totalDiscountsSet {{ {_MONEY} }}
-  displayFinancialStatus displayFulfillmentStatus
-  customer {{ {_CUSTOMER} }}
-  shippingAddress {{ {_ADDRESS} }}
-  billingAddress {{ {_ADDRESS} }}
-  lineItems(first: 250) {{ nodes {{
-    id name title quantity sku variantTitle vendor
-    product {{ id }} variant {{ id }}
-    originalUnitPriceSet {{ {_MONEY} }}
-    customAttributes {{ key value }}
-  }} }}
-  shippingLines(first: 250) {{ nodes {{ title originalPriceSet {{ {_MONEY} }} }} }}
-"""
+SCOPES: dict[Resource, str] = {"customers": "read_customers", "orders": "read_orders"}
+SELECTIONS: dict[Resource, str] = {"customers": rest_shapes.CUSTOMER, "orders": rest_shapes.ORDER}
+SINGULAR: dict[Resource, str] = {"customers": "customer", "orders": "order"}
 
 
 def _page_document(root: str, selection: str) -> DocumentNode:
     return parse(
         f"""query RestPage($first: Int, $last: Int, $after: String, $before: String,
-                           $query: String) {{
+                           $query: String, $sortKey: {_sort_type(root)}, $reverse: Boolean) {{
           page: {root}(first: $first, last: $last, after: $after, before: $before,
-                       query: $query, sortKey: ID) {{
+                       query: $query, sortKey: $sortKey, reverse: $reverse) {{
             edges {{ cursor node {{ {selection} }} }}
             pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
           }}
@@ -80,305 +62,263 @@ def _page_document(root: str, selection: str) -> DocumentNode:
     )
 
 
-class _Resource:
-    """One REST resource: its GraphQL connection, required scope and page document."""
-
-    def __init__(self, name: str, scope: str, selection: str) -> None:
-        self.name = name
-        self.scope = scope
-        self.document = _page_document(name, selection)
+def _sort_type(root: str) -> str:
+    return "OrderSortKeys" if root == "orders" else "CustomerSortKeys"
 
 
-CUSTOMERS = _Resource("customers", "read_customers", _CUSTOMER)
-ORDERS = _Resource("orders", "read_orders", _ORDER)
+PAGES: dict[Resource, DocumentNode] = {
+    name: _page_document(name, selection) for name, selection in SELECTIONS.items()
+}
+SINGLES: dict[Resource, DocumentNode] = {
+    name: parse(f"query RestOne($id: ID!) {{ one: {SINGULAR[name]}(id: $id) {{ {selection} }} }}")
+    for name, selection in SELECTIONS.items()
+}
+COUNTS: dict[Resource, DocumentNode] = {
+    name: parse(
+        f"query RestCount($query: String) {{ n: {name}Count(query: $query, limit: null) "
+        "{ count } }"
+    )
+    for name in SELECTIONS
+}
 
 
-def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+def json_body(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body), status, media_type="application/json; charset=utf-8", headers=headers
     )
 
 
-def _runtime(request: Request) -> EmulatorRuntime:
-    runtime: EmulatorRuntime = request.app.state.runtime
-    return runtime
+class Found(Exception):  # noqa: N818 - a control-flow answer, not an error
+    """Raised inside a handler to answer with a ready response (a 404, usually)."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
 
 
-class _BadParamError(ValueError):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
-        self.message = message
+Work = Callable[["EmulatorRuntime", "Grant", Request], tuple[Any, list[str]]]
 
 
-def _search(resource: _Resource, params: dict[str, str]) -> str:
-    """Translate REST filters into the search syntax the GraphQL connection understands."""
-    terms: list[str] = []
-    for param, field, comparator in (
-        ("created_at_min", "created_at", ">="),
-        ("created_at_max", "created_at", "<="),
-        ("updated_at_min", "updated_at", ">="),
-        ("updated_at_max", "updated_at", "<="),
-    ):
-        if param in params:
-            try:
-                moment = datetime.fromisoformat(params[param].replace("Z", "+00:00"))
-            except ValueError as error:
-                raise _BadParamError(param, "must be an ISO 8601 time") from error
-            terms.append(f"{field}:{comparator}'{moment.isoformat()}'")
-    if "since_id" in params:
-        if not params["since_id"].isdigit():
-            raise _BadParamError("since_id", "must be a number")
-        terms.append(f"id:>{params['since_id']}")
-    if resource is ORDERS:
-        status = params.get("status", "open")
-        if status not in ("open", "closed", "cancelled", "any"):
-            raise _BadParamError("status", "must be one of open, closed, cancelled, any")
-        if status != "any":
-            terms.append(f"status:{status}")
-    return " AND ".join(terms)
+def guarded(scope: str | None, work: Work) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint running ``work`` on a worker thread behind Shopify's checks."""
 
-
-def _encode_page(direction: str, cursor: str, search: str) -> str:
-    raw = orjson.dumps({"direction": direction, "cursor": cursor, "query": search})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_page(text: str) -> dict[str, str]:
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        payload = orjson.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError) as error:
-        raise _BadParamError("page_info", "Invalid value.") from error
-    if not isinstance(payload, dict) or payload.get("direction") not in ("next", "prev"):
-        raise _BadParamError("page_info", "Invalid value.")
-    return {key: str(value) for key, value in payload.items()}
-
-
-def _handler(resource: _Resource) -> Any:
     async def endpoint(request: Request) -> Response:
-        runtime = _runtime(request)
+        runtime: EmulatorRuntime = request.app.state.runtime
         served = runtime.resolve_version(request.path_params["version"])
         if served is None:
-            return _json(NOT_FOUND, 404)
+            return json_body(NOT_FOUND, 404)
         grant = await run_in_threadpool(runtime.grant_for, request)
         if grant is None:
-            return _json(INVALID_TOKEN, 401)
+            return json_body(INVALID_TOKEN, 401)
         accepted, level, wait = runtime.requests.hit(grant.token)
-        limit_header = f"{min(runtime.requests.size, math.ceil(level))}/{runtime.requests.size}"
-        headers = {"X-Shopify-Shop-Api-Call-Limit": limit_header, "X-Shopify-API-Version": served}
+        size = runtime.requests.size
+        headers = {
+            "X-Shopify-Shop-Api-Call-Limit": f"{min(size, math.ceil(level))}/{size}",
+            "X-Shopify-API-Version": served,
+        }
         if runtime.faults.plan.force_throttle or not accepted:
             headers["Retry-After"] = f"{max(wait, 1.0):.1f}"
-            headers["X-Shopify-Shop-Api-Call-Limit"] = (
-                f"{runtime.requests.size}/{runtime.requests.size}"
-            )
-            return _json(REST_THROTTLED, 429, headers)
-        if not grant.allows(resource.scope):
-            message = f"[API] This action requires merchant approval for {resource.scope} scope."
-            return _json({"errors": message}, 403, headers)
+            headers["X-Shopify-Shop-Api-Call-Limit"] = f"{size}/{size}"
+            return json_body(REST_THROTTLED, 429, headers)
+        if scope is not None and not grant.allows(scope):
+            message = f"[API] This action requires merchant approval for {scope} scope."
+            return json_body({"errors": message}, 403, headers)
         try:
-            body, links = await run_in_threadpool(
-                _page, runtime, grant, resource, dict(request.query_params), request
-            )
-        except _BadParamError as error:
-            return _json({"errors": {error.name: error.message}}, 400, headers)
+            body, links = await run_in_threadpool(work, runtime, grant, request)
+        except BadParamError as error:
+            return json_body({"errors": {error.name: error.message}}, 400, headers)
+        except Found as answer:
+            return json_body(answer.body, answer.status, headers)
         if links:
             headers["Link"] = ", ".join(links)
-        return _json(body, 200, headers)
+        return json_body(body, 200, headers)
 
     return endpoint
 
 
-def _page(
+def _execute(
     runtime: EmulatorRuntime,
     grant: Grant,
-    resource: _Resource,
-    params: dict[str, str],
     request: Request,
-) -> tuple[dict[str, Any], list[str]]:
-    raw_limit = params.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise _BadParamError("limit", f"must be a number between 1 and {MAX_LIMIT}")
-    limit = int(raw_limit)
-    variables: dict[str, Any]
-    if "page_info" in params:
-        extra = set(params) - {"page_info", "limit", "fields"}
-        if extra:
-            raise _BadParamError("page_info", f"cannot be combined with {', '.join(sorted(extra))}")
-        page = _decode_page(params["page_info"])
-        search = page["query"]
-        if page["direction"] == "next":
-            variables = {"first": limit, "after": page["cursor"], "query": search}
-        else:
-            variables = {"last": limit, "before": page["cursor"], "query": search}
-    else:
-        search = _search(resource, params)
-        variables = {"first": limit, "query": search}
+    document: DocumentNode,
+    variables: dict[str, Any],
+) -> dict[str, Any]:
     result = runtime.executor.execute(
-        resource.document,
+        document,
         variables,
         orders_visible_since=runtime.visible_since(grant),
         extras={"base_url": str(request.base_url), "owner": grant.token},
     )
     if result.data is None:
         message = result.errors[0]["message"] if result.errors else "unknown error"
-        raise _BadParamError("query", message)
-    connection = result.data["page"]
-    zone = ZoneInfo(runtime.store.timezone)
-    shape = _order if resource is ORDERS else _customer
-    items = [shape(edge["node"], zone) for edge in connection["edges"]]
-    info = connection["pageInfo"]
+        raise BadParamError("query", message)
+    return result.data
+
+
+def _zone(runtime: EmulatorRuntime) -> ZoneInfo:
+    return ZoneInfo(runtime.store.timezone)
+
+
+def _histories(runtime: EmulatorRuntime, nodes: list[dict[str, Any]]) -> list[history.History]:
+    """Each order's history, from all its stored line items (one query for the page)."""
+    ids = [int(node["legacyResourceId"]) for node in nodes]
+    items = runtime.store.line_items_for_orders(ids) if ids else {}
+    return [
+        history.order_history(node, [doc for _, doc in items.get(order_id, [])])
+        for node, order_id in zip(nodes, ids, strict=True)
+    ]
+
+
+def shape(runtime: EmulatorRuntime, resource: Resource, nodes: list[dict[str, Any]]) -> list[Any]:
+    zone = _zone(runtime)
+    if resource == "customers":
+        return [rest_shapes.customer(node, zone) for node in nodes]
+    return [
+        rest_shapes.order(node, found, zone)
+        for node, found in zip(nodes, _histories(runtime, nodes), strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def _list(resource: Resource) -> Work:
+    def work(
+        runtime: EmulatorRuntime, grant: Grant, request: Request
+    ) -> tuple[dict[str, Any], list[str]]:
+        listing = parse_listing(resource, dict(request.query_params))
+        variables: dict[str, Any] = {
+            "query": listing.search,
+            "sortKey": listing.sort_key,
+            "reverse": listing.reverse,
+        }
+        if listing.cursor is None or listing.direction == "next":
+            variables.update(first=listing.limit, after=listing.cursor)
+        else:
+            variables.update(last=listing.limit, before=listing.cursor)
+        connection = _execute(runtime, grant, request, PAGES[resource], variables)["page"]
+        nodes = [edge["node"] for edge in connection["edges"]]
+        items = [select_fields(item, listing.fields) for item in shape(runtime, resource, nodes)]
+        return {resource: items}, _links(request, listing, connection["pageInfo"])
+
+    return work
+
+
+def _links(request: Request, listing: Listing, info: dict[str, Any]) -> list[str]:
     base = f"{str(request.base_url).rstrip('/')}{request.url.path}"
+    kept: dict[str, Any] = {"limit": listing.limit}
+    if listing.fields is not None:
+        kept["fields"] = ",".join(listing.fields)
     links = []
     if info["hasPreviousPage"] and info["startCursor"]:
-        query = urlencode(
-            {"limit": limit, "page_info": _encode_page("prev", info["startCursor"], search)}
-        )
+        query = urlencode({**kept, "page_info": encode_page(listing, "prev", info["startCursor"])})
         links.append(f'<{base}?{query}>; rel="previous"')
     if info["hasNextPage"] and info["endCursor"]:
-        query = urlencode(
-            {"limit": limit, "page_info": _encode_page("next", info["endCursor"], search)}
-        )
+        query = urlencode({**kept, "page_info": encode_page(listing, "next", info["endCursor"])})
         links.append(f'<{base}?{query}>; rel="next"')
-    return {resource.name: items}, links
+    return links
 
 
-# --------------------------------------------------------------------------- shapes
+def _count(resource: Resource) -> Work:
+    def work(
+        runtime: EmulatorRuntime, grant: Grant, request: Request
+    ) -> tuple[dict[str, Any], list[str]]:
+        search = search_terms(resource, dict(request.query_params), counting=True)
+        data = _execute(runtime, grant, request, COUNTS[resource], {"query": search})
+        return {"count": int(data["n"]["count"])}, []
+
+    return work
 
 
-def _time(value: str | None, zone: ZoneInfo) -> str | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment.astimezone(zone).isoformat()
+# --------------------------------------------------------------------------- one resource
 
 
-def _id(gid: str | None) -> int | None:
-    return int(gid.rsplit("/", 1)[1]) if gid else None
+NOT_FOUND_BODY = {"errors": "Not Found"}
 
 
-def _money(bag: dict[str, Any] | None) -> str | None:
-    return None if bag is None else str(bag["shopMoney"]["amount"])
+def _one_node(
+    runtime: EmulatorRuntime, grant: Grant, request: Request, resource: Resource
+) -> dict[str, Any]:
+    raw = str(request.path_params["id"])
+    if not raw.isdigit():
+        raise Found(404, NOT_FOUND_BODY)
+    kind = "Customer" if resource == "customers" else "Order"
+    gid = f"gid://shopify/{kind}/{raw}"
+    node = _execute(runtime, grant, request, SINGLES[resource], {"id": gid})["one"]
+    if node is None:
+        raise Found(404, NOT_FOUND_BODY)
+    found: dict[str, Any] = node
+    return found
 
 
-def _address(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    return {
-        "first_name": value.get("firstName"),
-        "last_name": value.get("lastName"),
-        "address1": value.get("address1"),
-        "address2": value.get("address2"),
-        "city": value.get("city"),
-        "province": value.get("province"),
-        "province_code": value.get("provinceCode"),
-        "country": value.get("country"),
-        "country_code": value.get("countryCodeV2"),
-        "zip": value.get("zip"),
-        "phone": value.get("phone"),
-    }
+def _single(resource: Resource) -> Work:
+    def work(
+        runtime: EmulatorRuntime, grant: Grant, request: Request
+    ) -> tuple[dict[str, Any], list[str]]:
+        node = _one_node(runtime, grant, request, resource)
+        item = shape(runtime, resource, [node])[0]
+        fields = parse_fields(dict(request.query_params))
+        return {SINGULAR[resource]: select_fields(item, fields)}, []
+
+    return work
 
 
-_EMAIL_STATES = {"SUBSCRIBED": "subscribed", "NOT_SUBSCRIBED": "not_subscribed"}
+def _addresses(
+    runtime: EmulatorRuntime, grant: Grant, request: Request
+) -> tuple[dict[str, Any], list[str]]:
+    customer = shape(runtime, "customers", [_one_node(runtime, grant, request, "customers")])[0]
+    return {"addresses": customer["addresses"]}, []
 
 
-def _customer(node: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    email = node.get("defaultEmailAddress") or {}
-    phone = node.get("defaultPhoneNumber") or {}
-    spent = node.get("amountSpent") or {}
-    state = email.get("marketingState")
-    return {
-        "id": _id(node["id"]),
-        "email": email.get("emailAddress"),
-        "created_at": _time(node.get("createdAt"), zone),
-        "updated_at": _time(node.get("updatedAt"), zone),
-        "first_name": node.get("firstName"),
-        "last_name": node.get("lastName"),
-        "orders_count": int(node.get("numberOfOrders") or 0),
-        "state": str(node.get("state", "")).lower(),
-        "total_spent": spent.get("amount"),
-        "note": node.get("note"),
-        "verified_email": node.get("verifiedEmail"),
-        "tax_exempt": node.get("taxExempt"),
-        "tags": ", ".join(node.get("tags") or []),
-        "currency": spent.get("currencyCode"),
-        "phone": phone.get("phoneNumber"),
-        "email_marketing_consent": (
-            {"state": _EMAIL_STATES.get(state, str(state).lower())} if state else None
-        ),
-        "admin_graphql_api_id": node["id"],
-        "default_address": _address(node.get("defaultAddress")),
-    }
+def _order_part(key: str) -> Work:
+    """``orders/{id}/fulfillments.json`` and friends: one list of the order's history."""
+
+    def work(
+        runtime: EmulatorRuntime, grant: Grant, request: Request
+    ) -> tuple[dict[str, Any], list[str]]:
+        node = _one_node(runtime, grant, request, "orders")
+        found = _histories(runtime, [node])[0]
+        order_id = rest_shapes.numeric_id(node["id"])
+        zone = _zone(runtime)
+        if key == "fulfillments":
+            items = [rest_shapes.fulfillment(f, order_id, zone) for f in found.fulfillments]
+        elif key == "refunds":
+            items = [rest_shapes.refund(r, order_id, zone) for r in found.refunds]
+        else:
+            items = [rest_shapes.transaction(t, order_id, zone) for t in found.transactions]
+        fields = parse_fields(dict(request.query_params))
+        return {key: [select_fields(item, fields) for item in items]}, []
+
+    return work
 
 
-def _order(node: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    customer = node.get("customer")
-    return {
-        "id": _id(node["id"]),
-        "admin_graphql_api_id": node["id"],
-        "name": node.get("name"),
-        "order_number": node.get("number"),
-        "email": node.get("email"),
-        "phone": node.get("phone"),
-        "created_at": _time(node.get("createdAt"), zone),
-        "updated_at": _time(node.get("updatedAt"), zone),
-        "processed_at": _time(node.get("processedAt"), zone),
-        "closed_at": _time(node.get("closedAt"), zone),
-        "cancelled_at": _time(node.get("cancelledAt"), zone),
-        "confirmed": node.get("confirmed"),
-        "test": node.get("test"),
-        "currency": node.get("currencyCode"),
-        "total_price": _money(node.get("totalPriceSet")),
-        "subtotal_price": _money(node.get("subtotalPriceSet")),
-        "total_discounts": _money(node.get("totalDiscountsSet")),
-        "financial_status": str(node.get("displayFinancialStatus") or "").lower() or None,
-        "fulfillment_status": _fulfillment(node.get("displayFulfillmentStatus")),
-        "tags": ", ".join(node.get("tags") or []),
-        "discount_codes": [{"code": code} for code in node.get("discountCodes") or []],
-        "source_name": node.get("sourceName"),
-        "order_status_url": node.get("statusPageUrl"),
-        "customer": _customer(customer, zone) if customer else None,
-        "billing_address": _address(node.get("billingAddress")),
-        "shipping_address": _address(node.get("shippingAddress")),
-        "line_items": [_line_item(item) for item in node["lineItems"]["nodes"]],
-        "shipping_lines": [
-            {"title": line.get("title"), "price": _money(line.get("originalPriceSet"))}
-            for line in node["shippingLines"]["nodes"]
-        ],
-    }
-
-
-def _fulfillment(value: str | None) -> str | None:
-    """REST says ``null`` for unfulfilled orders and lower-case words otherwise."""
-    if value in (None, "UNFULFILLED"):
-        return None
-    return {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial"}.get(value, value.lower())
-
-
-def _line_item(item: dict[str, Any]) -> dict[str, Any]:
-    product = item.get("product") or {}
-    variant = item.get("variant") or {}
-    return {
-        "id": _id(item["id"]),
-        "admin_graphql_api_id": item["id"],
-        "name": item.get("name"),
-        "title": item.get("title"),
-        "quantity": item.get("quantity"),
-        "sku": item.get("sku"),
-        "variant_title": item.get("variantTitle"),
-        "vendor": item.get("vendor"),
-        "product_id": _id(product.get("id")),
-        "variant_id": _id(variant.get("id")),
-        "price": _money(item.get("originalUnitPriceSet")),
-        "properties": [
-            {"name": attribute["key"], "value": attribute["value"]}
-            for attribute in item.get("customAttributes") or []
-        ],
-    }
+def not_found(request: Request, exc: Exception) -> Response:
+    """Unknown routes under ``/admin`` answer as Shopify does: JSON
+    ``{"errors": "Not Found"}`` (elsewhere Starlette's plain text stays)."""
+    if request.url.path.startswith("/admin"):
+        return json_body(NOT_FOUND_BODY, 404)
+    return PlainTextResponse("Not Found", 404)
 
 
 def routes() -> list[Route]:
+    prefix = "/admin/api/{version}"
+
+    def get(path: str, scope: str | None, work: Work) -> Route:
+        return Route(prefix + path, guarded(scope, work), methods=["GET"])
+
     return [
-        Route("/admin/api/{version}/customers.json", _handler(CUSTOMERS), methods=["GET"]),
-        Route("/admin/api/{version}/orders.json", _handler(ORDERS), methods=["GET"]),
+        get("/shop.json", None, rest_shop.shop_work),
+        get("/customers.json", "read_customers", _list("customers")),
+        get("/customers/count.json", "read_customers", _count("customers")),
+        get("/customers/{id}.json", "read_customers", _single("customers")),
+        get("/customers/{id}/addresses.json", "read_customers", _addresses),
+        get("/orders.json", "read_orders", _list("orders")),
+        get("/orders/count.json", "read_orders", _count("orders")),
+        get("/orders/{id}.json", "read_orders", _single("orders")),
+        get("/orders/{id}/fulfillments.json", "read_orders", _order_part("fulfillments")),
+        get("/orders/{id}/refunds.json", "read_orders", _order_part("refunds")),
+        get("/orders/{id}/transactions.json", "read_orders", _order_part("transactions")),
+        get("/events.json", None, rest_events.events_work),
+        get("/events/count.json", None, rest_events.count_work),
     ]

@@ -131,6 +131,13 @@ def test_one_bulk_query_for_every_field_exports_complete_lines(emulator: Emulato
     ]
     assert line_item_lines and all(line_items.names <= set(c) for c in line_item_lines)
     assert {root["customer"] is None for root in roots} == {True, False}
+    for root in roots:  # the order's history is real, not the empty default (history.py)
+        if root["displayFulfillmentStatus"] == "FULFILLED":
+            assert root["fulfillments"] and root["fulfillmentsCount"]["count"] == 1
+        if root["displayFinancialStatus"] in ("REFUNDED", "PARTIALLY_REFUNDED"):
+            assert root["refunds"]
+        if root["displayFinancialStatus"] == "PAID":
+            assert [t["kind"] for t in root["transactions"]] == ["SALE"]
     applications = [c for c in children if "allocationMethod" in c]
     assert applications and all(c["__typename"] == "DiscountCodeApplication" for c in applications)
 
