@@ -1,11 +1,13 @@
 """Deterministic synthetic shop data, streamed into the store's SQLite tables.
 
 The data is nasty on purpose, because the backfill must survive real merchants: repeat
-buyers with a Zipf-like skew, guest orders, missing/duplicate/invalid emails and phones,
-names in many scripts (accents, CJK, emoji, right-to-left), 250-tag customers, every
-marketing-consent state, custom line items without a product, quantities above 100,
-orders with more than 250 line items, cancelled and test orders, several presentment
-currencies, and orders placed exactly on the 90-day window's boundary seconds.
+buyers with a Zipf-like skew, guest orders, missing and invalid emails and phones (each
+customer's own, as Shopify keeps them unique in a store; contacts shared between people
+appear on orders: guest checkouts, households, other addresses), names in many scripts
+(accents, CJK, emoji, right-to-left), 250-tag customers, every marketing-consent state,
+custom line items without a product, quantities above 100, orders with more than 250
+line items, cancelled and test orders, several presentment currencies, and orders placed
+exactly on the 90-day window's boundary seconds.
 
 Memory stays bounded by the number of customers, never by orders: generation runs in
 three passes over integer arrays (customer creation times; orders streamed in chunks
