@@ -1,11 +1,13 @@
 """Deterministic synthetic shop data, streamed into the store's SQLite tables.
 
 The data is nasty on purpose, because the backfill must survive real merchants: repeat
-buyers with a Zipf-like skew, guest orders, missing/duplicate/invalid emails and phones,
-names in many scripts (accents, CJK, emoji, right-to-left), 250-tag customers, every
-marketing-consent state, custom line items without a product, quantities above 100,
-orders with more than 250 line items, cancelled and test orders, several presentment
-currencies, and orders placed exactly on the 90-day window's boundary seconds.
+buyers with a Zipf-like skew, guest orders, missing and invalid emails and phones (each
+customer's own, as Shopify keeps them unique in a store; contacts shared between people
+appear on orders: guest checkouts, households, other addresses), names in many scripts
+(accents, CJK, emoji, right-to-left), 250-tag customers, every marketing-consent state,
+custom line items without a product, quantities above 100, orders with more than 250
+line items, cancelled and test orders, several presentment currencies, and orders placed
+exactly on the 90-day window's boundary seconds.
 
 Memory stays bounded by the number of customers, never by orders: generation runs in
 three passes over integer arrays (customer creation times; orders streamed in chunks
@@ -229,15 +231,22 @@ LAST_NAMES: tuple[tuple[str, str], ...] = (
     ("🦄", "unicorn"),
 )
 EMAIL_DOMAINS = ("example.com", "example.org", "mail.example.net", "example.co.uk")
-INVALID_EMAILS = (
-    "jane.doe@",
-    "no-at-sign.example.com",
-    "a@b",
-    "two@@example.com",
-    "spaces in@example.com",
-    "trailing.dot.@example.com",
+INVALID_EMAIL_FORMS = (
+    "jane.doe{n}@",
+    "no-at-sign{n}.example.com",
+    "a{n}@b",
+    "two{n}@@example.com",
+    "spaces in{n}@example.com",
+    "trailing.dot{n}.@example.com",
 )
-INVALID_PHONES = ("12345", "+1 555 CALL NOW", "00000000000", "+999 1234", "n/a")
+"""Invalid addresses, each made the customer's own by ``{n}`` (the customer's position).
+
+Shopify keeps a customer's email unique within a store, so even a malformed one is held
+by one customer only; the number changes nothing about why the address is invalid."""
+PLACEHOLDER_PHONES = ("n/a", "00000000000")
+"""Placeholders typed where a phone was required, each held by one customer per store."""
+KEYPAD = ("ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ")
+"""Letters of the keys 2-9: a vanity number's letters dial these digits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,21 +481,73 @@ def _base_email(seed: int, index: int) -> str:
 
 
 SHARED_PHONE_RATE = 0.03
-"""Phones drawn from the fictional 555-01XX pool, so that a few hundred numbers repeat
-across customers (households, a shop's own number typed in at the till)."""
+"""Share of address phones drawn from the fictional 555-01XX pool (households, a shop's
+own number typed in at the till). Address phones need not be unique on Shopify."""
+
+CUSTOMER_AREAS = ("613", "416", "206", "212", "415")
+"""Area codes of customers' own phones."""
+GUEST_AREAS = ("647", "905", "718", "510", "312")
+"""Area codes of guests' own phones: disjoint from customers', so a guest's phone equals
+a customer's only where the generator means it to."""
+_EXCHANGES = tuple(e for e in range(200, 1000) if e != 555 and e % 100 != 11)
+_PHONE_MULTIPLIER = 15_485_863
+"""A prime coprime to every phone space below, so ``slot -> number`` is a bijection."""
 
 
 def _phone(rng: random.Random, region: Region) -> str:
-    """A number that passes E.164 validation; distinct for most customers, as in a store."""
+    """A number that passes E.164 validation (address phones: may repeat, as in a store)."""
     if region.dial == "1":
-        area = rng.choice(("613", "416", "206", "212", "415"))
+        area = rng.choice(CUSTOMER_AREAS)
         if rng.random() < SHARED_PHONE_RATE:
-            return f"+1{area}5550{rng.randint(100, 199)}"
+            return _pool_phone(rng)
         exchange = rng.randint(200, 999)
         if exchange == 555 or exchange % 100 == 11:
             exchange = 556
         return f"+1{area}{exchange}{rng.randint(0, 9999):04d}"
     return f"+{region.dial}{rng.randint(10**8, 10**9 - 1)}"
+
+
+def _pool_phone(rng: random.Random) -> str:
+    """One of the 500 fictional 555-01XX numbers that a household or a till shares."""
+    return f"+1{rng.choice(CUSTOMER_AREAS)}5550{rng.randint(100, 199)}"
+
+
+def unique_phone(seed: int, slot: int, areas: Sequence[str] = CUSTOMER_AREAS) -> str:
+    """The E.164 North American number of ``slot``: distinct slots, distinct numbers.
+
+    Shopify refuses a customer phone another customer of the store has ("Phone has
+    already been taken"), and random numbers collide (200,000 customers drawn from 40
+    million numbers share about 500). A permutation of the slot keeps the numbers
+    random-looking and distinct by construction; exchange 555 and N11 codes are avoided,
+    so no number falls in the shared 555-01XX pool.
+    """
+    space = len(areas) * len(_EXCHANGES) * 10_000
+    if not 0 <= slot < space:
+        raise ValueError(f"phone slot {slot} outside 0..{space - 1}")
+    mixed = (slot * _PHONE_MULTIPLIER + seed * 2_654_435_761) % space
+    mixed, line = divmod(mixed, 10_000)
+    area, exchange = divmod(mixed, len(_EXCHANGES))
+    return f"+1{areas[area]}{_EXCHANGES[exchange]}{line:04d}"
+
+
+def _invalid_phone(rng: random.Random, index: int) -> str:
+    """An unusable phone that is still the customer's own once normalised.
+
+    Too few digits (``12345``), a vanity number in the unassigned 555 area (its letters
+    dial a distinct number per customer, so even a parser that accepts it sees no two
+    customers share it) or an unassigned country code (``+999``).
+    """
+    form = rng.randrange(3)
+    if form == 0 and index < 1_000_000:
+        return f"{index:05d}"
+    if form == 1 and index < 8**7:
+        letters = []
+        for _ in range(7):
+            index, key = divmod(index, 8)
+            letters.append(rng.choice(KEYPAD[key]))
+        word = "".join(reversed(letters))
+        return f"+1 555 {word[:4]} {word[4:]}"
+    return f"+999 {index:04d}"
 
 
 def _address(
@@ -556,6 +617,15 @@ class Profile:
 
 
 def customer_profile(seed: int, index: int, customer_count: int) -> Profile:
+    """The customer at ``index``; its email and phone are held by no other customer.
+
+    Shopify keeps both unique within a store (``customerCreate``: "Email has already been
+    taken", "Phone has already been taken"), compared after normalisation: emails trimmed
+    and case-insensitively, phones in E.164. Emails carry the customer's position, phones
+    come from ``unique_phone`` / ``_invalid_phone`` by position, and each placeholder phone
+    goes to one fixed position. Contacts shared between people live on orders instead
+    (``_Contacts``), where real stores have them.
+    """
     rng = _rng(seed, 2, index)
     first_pair, last_pair = _names(seed, index)
     first = first_pair[0] if first_pair else None
@@ -566,10 +636,8 @@ def customer_profile(seed: int, index: int, customer_count: int) -> Profile:
     if roll < 0.08:
         email = None
     elif roll < 0.10:
-        email = rng.choice(INVALID_EMAILS)
+        email = rng.choice(INVALID_EMAIL_FORMS).format(n=index)
         email_valid = False
-    elif roll < 0.12 and index > 0:
-        email = _base_email(seed, rng.randrange(index))  # shared with an earlier customer
     else:
         email = _base_email(seed, index)
         if rng.random() < 0.05:
@@ -583,10 +651,12 @@ def customer_profile(seed: int, index: int, customer_count: int) -> Profile:
     phone: str | None = None
     phone_roll = rng.random()
     if (email is None and phone_roll < 0.6) or (email is not None and phone_roll < 0.55):
-        if rng.random() < 0.04:
-            phone = rng.choice(INVALID_PHONES)
-        else:
-            phone = _phone(rng, REGIONS[index % 2])
+        invalid = rng.random() < 0.04
+        phone = _invalid_phone(rng, index) if invalid else unique_phone(seed, index)
+    placeholders = {customer_count // 7: PLACEHOLDER_PHONES[0]}
+    if customer_count >= 22:
+        placeholders[customer_count // 11] = PLACEHOLDER_PHONES[1]
+    phone = placeholders.get(index, phone)
     tags: list[str] = []
     if index == customer_count // 4 or rng.random() < 0.001:
         tags = [f"segment-{n:03d}" for n in range(250)]
@@ -896,10 +966,20 @@ def _write_orders(
     profiles = lru_cache(maxsize=4096)(
         lambda index: customer_profile(seed, index, len(customer_ids))
     )
-    builder = _OrderBuilder(
-        seed=seed, now_s=now_s, shop_domain=shop_domain, catalog=catalog, count=count, codec=codec
-    )
     eligible = 0
+
+    def other_customer(pick: random.Random) -> Profile | None:
+        return profiles(pick.randrange(eligible)) if eligible else None
+
+    builder = _OrderBuilder(
+        seed=seed,
+        now_s=now_s,
+        shop_domain=shop_domain,
+        catalog=catalog,
+        count=count,
+        codec=codec,
+        contacts=_Contacts(seed, other_customer),
+    )
     order_rows: list[tuple[Any, ...]] = []
     item_rows: list[tuple[Any, ...]] = []
     next_order_id = ORDER_ID_BASE
@@ -950,6 +1030,94 @@ def _write_orders(
         progress("orders", count)
 
 
+GUEST_KNOWN_RATE = 0.25
+"""Guest orders with contacts placed by a registered customer checking out as a guest:
+the order carries that customer's email and phone but no ``customer``."""
+GUEST_RETURNING_RATE = 0.15
+"""Guest orders with contacts by a guest seen before: an earlier guest's email/phone."""
+GUEST_TILL_RATE = 0.05
+"""Guest phones from the 555-01XX pool (the shop's own or a household's number)."""
+ORDER_OTHER_EMAIL_RATE = 0.03
+"""Customers' orders whose email is not the customer's: another address of theirs, or
+(one in three) a household member's, i.e. another customer's email."""
+ORDER_SHARED_PHONE_RATE = 0.03
+"""Customers' orders carrying a household phone: a 555-01XX pool number or (half) another
+customer's phone."""
+RECENT_GUESTS = 512
+"""Guests a returning guest is drawn from (a bounded ring, so memory stays flat)."""
+WORK_DOMAIN = "work.example.com"
+"""Domain of customers' other addresses; no customer's own email uses it."""
+
+
+class _Contacts:
+    """The email and phone an order carries, where contacts are shared between people.
+
+    Customers' own emails and phones are unique in a store, as Shopify enforces; orders
+    are where real stores have shared contacts: guest checkouts by registered customers
+    or by returning guests, customers checking out with another address, households
+    sharing a phone. Each order's draws come from its own random stream.
+    """
+
+    def __init__(self, seed: int, others: Callable[[random.Random], Profile | None]) -> None:
+        self.seed = seed
+        self.others = others
+        """A random customer existing at the order's time (``None`` when there is none)."""
+        self.recent: list[tuple[str | None, str | None]] = []
+        self.guests = 0
+
+    def for_customer(self, index: int, profile: Profile) -> tuple[str | None, str | None]:
+        rng = _rng(self.seed, 10, index)
+        email, phone = profile.email, profile.phone
+        if rng.random() < ORDER_OTHER_EMAIL_RATE:
+            other = self.others(rng) if rng.random() < 1 / 3 else None
+            if other is not None and other.email and other.email != profile.email:
+                email = other.email
+            elif profile.email and profile.email_valid:
+                email = f"{profile.email.split('@')[0].lower()}@{WORK_DOMAIN}"
+            else:
+                email = f"buyer.order{index}@{WORK_DOMAIN}"
+        if rng.random() < ORDER_SHARED_PHONE_RATE:
+            other = self.others(rng) if rng.random() < 0.5 else None
+            if other is not None and other.phone and other.phone != profile.phone:
+                phone = other.phone
+            else:
+                phone = _pool_phone(rng)
+        return email, phone
+
+    def for_guest(self, index: int, slug: str) -> tuple[str | None, str | None]:
+        """Half the guests give an email, 45% a phone, a quarter neither (as before)."""
+        rng = _rng(self.seed, 11, index)
+        roll = rng.random()
+        wants_email, wants_phone = roll < 0.5, 0.3 < roll < 0.75
+        if not (wants_email or wants_phone):
+            return None, None
+        kind = rng.random()
+        email: str | None = f"{slug}.guest{index}@example.com"
+        phone: str | None = unique_phone(self.seed, index, GUEST_AREAS)
+        known = self.others(rng) if kind < GUEST_KNOWN_RATE else None
+        if known is not None:
+            email, phone = known.email or email, known.phone or phone
+        elif kind < GUEST_KNOWN_RATE + GUEST_RETURNING_RATE and self.recent:
+            email, phone = rng.choice(self.recent)
+            wants_email, wants_phone = True, True
+        if wants_phone and rng.random() < GUEST_TILL_RATE:
+            phone = _pool_phone(rng)
+        email = email if wants_email else None
+        phone = phone if wants_phone else None
+        if known is None:
+            self._remember(email, phone)
+        if email and rng.random() < 0.1:
+            email = f"  {email.upper()} "
+        return email, phone
+
+    def _remember(self, email: str | None, phone: str | None) -> None:
+        if len(self.recent) < RECENT_GUESTS:
+            self.recent.append((email, phone))
+        else:
+            self.recent[self.guests % RECENT_GUESTS] = (email, phone)
+        self.guests += 1
+
+
 @dataclass(frozen=True, slots=True)
 class _OrderFacts:
     test: bool
@@ -968,8 +1136,10 @@ class _OrderBuilder:
         catalog: list[Product],
         count: int,
         codec: DocCodec,
+        contacts: _Contacts | None = None,
     ) -> None:
         self.codec = codec
+        self.contacts = contacts or _Contacts(seed, lambda _rng: None)
         self.seed = seed
         self.now_s = now_s
         self.shop_domain = shop_domain
@@ -1221,19 +1391,16 @@ class _OrderBuilder:
         email: str | None
         phone: str | None
         if profile is not None:
-            email, phone = profile.email, profile.phone
+            email, phone = self.contacts.for_customer(index, profile)
             first, last = profile.first_name, profile.last_name
             shipping_address = dict(profile.address) if profile.address else None
         else:
-            roll = rng.random()
             guest_first, guest_last = _names(self.seed, 1_000_000_000 + index)
             first = guest_first[0] if guest_first else None
             last = guest_last[0] if guest_last else None
-            slug = guest_first[1] if guest_first else "guest"
-            email = f"{slug}.guest{index}@example.com" if roll < 0.5 else None
-            if email and rng.random() < 0.1:
-                email = f"  {email.upper()} "
-            phone = _phone(rng, REGIONS[index % 2]) if 0.3 < roll < 0.75 else None
+            email, phone = self.contacts.for_guest(
+                index, guest_first[1] if guest_first else "guest"
+            )
             self.next_address += ID_STRIDE
             shipping_address = (
                 _address(rng, self.next_address, first, last, "Address")

@@ -25,8 +25,10 @@ class SightingCounts:
     created it first). ``customers_matched_by_*``: a profile that existed before the
     backfill, by the rule that found it; of those, ``customers_updated`` had an attribute,
     alias or subscription changed by the backfill, ``customers_unchanged`` nothing.
-    Guests: profiles created for guest orders, and profiles that existed before the
-    backfill that guest orders reached by email or phone.
+    Guests: profiles created for guest orders (unless a customer of the same backfill
+    claimed the profile later, by email or phone: then it is that customer's, counted
+    once as created), and profiles that existed before the backfill that guest orders
+    reached by email or phone.
     """
 
     customers_created: int = 0

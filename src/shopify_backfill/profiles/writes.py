@@ -780,8 +780,30 @@ class _Batch:
             rows.append(
                 (workspace_id, backfill_id, "customer", customer_id, outcome, tally.changed, now)
             )
+        # A guest order's profile that a customer of this backfill later claims (by email
+        # or phone) is that customer's profile: counted once, as the customer created.
+        claimed = [
+            tally.profile
+            for tally in self.customers.values()
+            if not self._existed_before_backfill(tally.profile)
+        ]
+        claimed_ids = {id(profile) for profile in claimed}
         for profile, match in self.guest_sightings.items():
+            if match == "created" and id(profile) in claimed_ids:
+                continue
             rows.append((workspace_id, backfill_id, "guest", str(profile.key), match, False, now))
+        earlier = [str(profile.key) for profile in claimed if not profile.is_new]
+        if earlier:
+            bs = backfill_sightings
+            self.conn.execute(
+                sa.delete(bs).where(
+                    bs.c.workspace_id == workspace_id,
+                    bs.c.backfill_id == backfill_id,
+                    bs.c.kind == "guest",
+                    bs.c.outcome == "created",
+                    bs.c.subject.in_(earlier),
+                )
+            )
         _RECORD_SIGHTINGS.execute(self.conn, rows)
 
 
