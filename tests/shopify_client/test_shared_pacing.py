@@ -143,21 +143,18 @@ def test_two_worker_processes_on_one_shop_are_never_throttled(
 ) -> None:
     """Six ~800-point queries at once on an advanced-plan bucket (4,000, 200/s).
 
-    Private pacers admit all six at once (4,700 points: throttled); the shared one admits
-    what the bucket holds and waits for the rest.
+    The shared pacer admits what the bucket holds and waits for the rest. (Private
+    pacers may be throttled here, depending on how fast the emulator answers; the
+    deterministic contrast is ``test_private_pacers_do_not_see_each_others_reservations``.)
     """
     store = ShopStore.generate(None, customers=30, orders=120, seed=3, now=STORE_NOW)
     config = EmulatorConfig(plan="advanced", seed_token=TOKEN)
     try:
         with serve_on_port(create_emulator_app(store, schema=admin_schema, config=config)) as url:
-            private = _run_workers(url, "-")
-        fresh = create_emulator_app(store, schema=admin_schema, config=config)
-        with serve_on_port(fresh) as url:
             together = _run_workers(url, REDIS_URL)
     finally:
         store.close()
     assert sum(r["requested_cost"] for r in together) > 4_000
-    assert sum(r["throttled"] for r in private) > 0
     assert sum(r["throttled"] for r in together) == 0
     assert sum(r["waited"] for r in together) > 0
 
