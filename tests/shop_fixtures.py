@@ -19,7 +19,8 @@ from pydantic import SecretStr
 from sqlalchemy import Connection
 
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.runner import AfterBatchHook, RunOptions, RunOutcome, run_backfill
+from shopify_backfill.backfill.ports import AfterBatchHook
+from shopify_backfill.backfill.runner import RunOptions, RunOutcome, run_backfill
 from shopify_backfill.backfill.store import BackfillRow
 from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.workspaces import create_workspace

@@ -105,6 +105,25 @@ class Settings(BaseSettings):
         description="Broker of the optional Celery worker (the default worker is in-process).",
     )
     celery_queue: str = Field(default="backfill", description="Celery queue of backfill jobs.")
+    shards: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Slices per stream (and load partitions) of a backfill run by Celery "
+        "workers on PostgreSQL; 0 picks one per `shard_orders` orders (2 to 16), 1 runs "
+        "the whole backfill in one task.",
+    )
+    shard_orders: int = Field(
+        default=10_000, ge=100, description="Orders per shard when `shards` is 0 (auto)."
+    )
+    shard_parallelism: int = Field(
+        default=4,
+        ge=1,
+        le=5,
+        description="Shards of one backfill queued or running at once: keeps a large store "
+        "from filling the queue ahead of small ones, and stays within Shopify's five "
+        "bulk queries per app and shop.",
+    )
     job_runner: Literal["in_process", "celery"] = Field(
         default="in_process",
         description="Where `backfill start`/`resume` and the partner page run a job: "

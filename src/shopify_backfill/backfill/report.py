@@ -58,7 +58,9 @@ def build_report(
             "record_kind": kind,
             "reason": reason,
             "count": len(ids),
-            "examples": ids[:EXAMPLES_PER_REASON],
+            # The oldest records (smallest ids), not the first met: the same report
+            # however the run was split into batches or shards.
+            "examples": sorted(ids, key=lambda gid: (len(gid), gid))[:EXAMPLES_PER_REASON],
         }
         for (outcome, kind, reason), ids in sorted(
             groups.items(), key=lambda item: (-len(item[1]), item[0])

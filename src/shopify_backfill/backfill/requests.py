@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from shopify_backfill.backfill.errors import BackfillStateError
 from shopify_backfill.backfill.notify import post_notification
+from shopify_backfill.backfill.shards import is_sharded, reset_unfinished
 from shopify_backfill.backfill.states import COMPLETED, FAILED, IN_PROGRESS, NOT_STARTED
 from shopify_backfill.backfill.store import (
     BackfillRow,
@@ -111,6 +112,8 @@ def resume(conn: sa.Connection, row: BackfillRow, *, now: datetime) -> BackfillR
             fresh = get_backfill(conn, row.id)
             if fresh.status != IN_PROGRESS:
                 raise _refusal(fresh, "resume")
+        elif is_sharded(row):
+            reset_unfinished(conn, row.id, now=now)  # only these run again
         return get_backfill(conn, row.id)
     if row.status == IN_PROGRESS:
         return row  # interrupted: the lease decides whether it may be taken over

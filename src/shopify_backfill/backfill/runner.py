@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +29,13 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from shopify_backfill.backfill.errors import Interrupted, LeaseLost
+from shopify_backfill.backfill.completion import complete_backfill, record_failure
+from shopify_backfill.backfill.errors import BackfillStateError, Interrupted, LeaseLost
 from shopify_backfill.backfill.notify import (
     Delivery,
     Mailer,
     deliver_pending,
     post_notification,
-    queue_email,
 )
 from shopify_backfill.backfill.ports import (
     AfterBatchHook,
@@ -47,7 +47,7 @@ from shopify_backfill.backfill.ports import (
 from shopify_backfill.backfill.preview import choose_mode, reauthorize_url
 from shopify_backfill.backfill.progress import BulkStatus
 from shopify_backfill.backfill.remedies import remedy
-from shopify_backfill.backfill.report import build_report, render_report
+from shopify_backfill.backfill.shards import is_sharded
 from shopify_backfill.backfill.states import (
     COMPLETED,
     FAILED,
@@ -60,8 +60,6 @@ from shopify_backfill.backfill.store import (
     BackfillRow,
     Lease,
     acquire_lease,
-    complete,
-    fail,
     finish_completed,
     get_backfill,
     new_owner,
@@ -69,6 +67,7 @@ from shopify_backfill.backfill.store import (
     save_progress,
 )
 from shopify_backfill.clock import Clock, SystemClock
+from shopify_backfill.config import Settings
 from shopify_backfill.destinations.embedded import EmbeddedDestination
 from shopify_backfill.errors import BackfillError, Terminal
 from shopify_backfill.profiles.connections import ShopConnection, load_connection
@@ -78,7 +77,7 @@ from shopify_backfill.shopify.bulk import BulkPolicy
 from shopify_backfill.shopify.client import AdminClient
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.extract import Batch, ExtractionCheckpoint, ExtractionMode, Extractor
-from shopify_backfill.shopify.preflight import run_preflight
+from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
 from shopify_backfill.shopify.retry import RetryObserver, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -182,18 +181,27 @@ def deliver_and_finish(
     return deliveries
 
 
-class _Heartbeat:
-    """Renews the lease every quarter of its length on its own connection."""
+class Heartbeat:
+    """Renews a lease every quarter of its length on its own connection.
 
-    def __init__(self, engine: sa.Engine, lease: Lease) -> None:
+    ``renew(conn)`` raises ``LeaseLost`` once another holder took over; the heartbeat
+    then stops, and the next write of the run fails the same way."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        name: str,
+        seconds: float,
+        renew: Callable[[sa.Connection], None],
+    ) -> None:
         self._engine = engine
-        self._lease = lease
+        self._name = name
+        self._seconds = seconds
+        self._renew = renew
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"backfill-{lease.backfill_id}-lease", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"{name}-lease", daemon=True)
 
-    def __enter__(self) -> _Heartbeat:
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -206,16 +214,62 @@ class _Heartbeat:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        interval = max(0.25, self._lease.seconds / 4)
+        interval = max(0.25, self._seconds / 4)
         while not self._stop.wait(interval):
             try:
                 with self._engine.begin() as conn:
-                    renew_lease(conn, self._lease, now=_now())
+                    self._renew(conn)
             except LeaseLost:
-                log.warning("backfill %s: lease lost", self._lease.backfill_id)
+                log.warning("%s: lease lost", self._name)
                 return
             except Exception:
-                log.exception("backfill %s: lease renewal failed", self._lease.backfill_id)
+                log.exception("%s: lease renewal failed", self._name)
+
+
+def admin_client(connection: ShopConnection, options: RunOptions, clock: Clock) -> AdminClient:
+    """The run's Shopify client: transport, retries and the (possibly shared) pacer."""
+    return AdminClient(
+        api_url=connection.api_url,
+        token=connection.token,
+        api_version=connection.api_version,
+        transport=options.transport,
+        clock=clock,
+        retry=options.retry,
+        on_retry=options.on_retry,
+        pacer=(
+            options.pacer(connection.shop_domain, connection.token, clock)
+            if options.pacer is not None
+            else None
+        ),
+    )
+
+
+def checked_preflight(
+    client: AdminClient,
+    settings: Settings,
+    connection: ShopConnection,
+    row: BackfillRow,
+    transport: httpx.BaseTransport | None,
+) -> PreflightReport:
+    """The preflight, raising what stops a run: a missing scope (with the re-grant URL)
+    or a problem Shopify reports."""
+    report = run_preflight(
+        client,
+        token=connection.token,
+        window_start=row.window.start,
+        window_end=row.window.end,
+        reauthorize_url=reauthorize_url(settings, connection.shop_domain, connection.api_url),
+        transport=transport,
+    )
+    if report.missing_scopes:
+        raise ScopeError(
+            f"the store's grant lacks {', '.join(report.missing_scopes)}",
+            missing=report.missing_scopes,
+            reauth_url=report.reauthorize_url,
+        )
+    if report.problems:
+        raise Terminal("; ".join(report.problems))
+    return report
 
 
 def run_backfill(
@@ -229,6 +283,13 @@ def run_backfill(
     """
     opts = options or RunOptions()
     owner = opts.owner or new_owner()
+    with services.engine.connect() as conn:
+        if is_sharded(get_backfill(conn, backfill_id)):
+            raise BackfillStateError(
+                f"backfill {backfill_id} is split into shards that the workers run; "
+                "resume it on the deployment that runs `shopify-backfill worker` "
+                "(SHOPIFY_BACKFILL_JOB_RUNNER=celery)"
+            )
     with services.engine.begin() as conn:
         lease = acquire_lease(
             conn,
@@ -293,7 +354,13 @@ class _Run:
     # -- top level -------------------------------------------------------------------
 
     def execute(self) -> RunOutcome:
-        heartbeat = _Heartbeat(self.engine, self.lease)
+        lease = self.lease
+        heartbeat = Heartbeat(
+            self.engine,
+            f"backfill-{lease.backfill_id}",
+            lease.seconds,
+            lambda conn: renew_lease(conn, lease, now=_now()),
+        )
         try:
             with heartbeat:
                 report = self._stages(heartbeat)
@@ -315,7 +382,7 @@ class _Run:
         self._drop_staging()
         return RunOutcome(self.row.id, COMPLETED, report, None, 0, self._deliver())
 
-    def _stages(self, heartbeat: _Heartbeat) -> dict[str, Any]:
+    def _stages(self, heartbeat: Heartbeat) -> dict[str, Any]:
         self._save(phase="preflight")
         with self._client() as client:
             checkpoint = self._preflight(client)
@@ -345,44 +412,13 @@ class _Run:
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[AdminClient]:
-        connection = self.connection
-        client = AdminClient(
-            api_url=connection.api_url,
-            token=connection.token,
-            api_version=connection.api_version,
-            transport=self.options.transport,
-            clock=self.clock,
-            retry=self.options.retry,
-            on_retry=self.options.on_retry,
-            pacer=(
-                self.options.pacer(connection.shop_domain, connection.token, self.clock)
-                if self.options.pacer is not None
-                else None
-            ),
-        )
-        with client:
+        with admin_client(self.connection, self.options, self.clock) as client:
             yield client
 
     def _preflight(self, client: AdminClient) -> ExtractionCheckpoint:
-        connection = self.connection
-        report = run_preflight(
-            client,
-            token=connection.token,
-            window_start=self.row.window.start,
-            window_end=self.row.window.end,
-            reauthorize_url=reauthorize_url(
-                self.settings, connection.shop_domain, connection.api_url
-            ),
-            transport=self.options.transport,
+        report = checked_preflight(
+            client, self.settings, self.connection, self.row, self.options.transport
         )
-        if report.missing_scopes:
-            raise ScopeError(
-                f"the store's grant lacks {', '.join(report.missing_scopes)}",
-                missing=report.missing_scopes,
-                reauth_url=report.reauthorize_url,
-            )
-        if report.problems:
-            raise Terminal("; ".join(report.problems))
         if self.row.checkpoint:
             checkpoint = ExtractionCheckpoint.decode(self.row.checkpoint)
         else:
@@ -437,95 +473,21 @@ class _Run:
 
     def _complete(self) -> dict[str, Any]:
         now = _now()
+        self.progress.updated_at = now
         with self.engine.begin() as conn:
-            row = get_backfill(conn, self.row.id)
-            report = build_report(
+            return complete_backfill(
                 conn,
-                backfill_id=row.id,
-                workspace_id=row.workspace_id,
-                shop_domain=row.shop_domain,
-                window_start=row.window.start,
-                window_end=row.window.end,
-                mode=row.extraction_mode,
-                counts=row.counts,
-                started_at=row.started_at,
-                finished_at=now,
-                attempts=row.attempts,
-            )
-            follow_up = [
-                line
-                for note in self.options.completion_notes
-                if (line := note(conn, row.workspace_id, self.connection.id))
-            ]
-            report["follow_up"] = follow_up
-            self.progress.updated_at = now
-            complete(conn, self.lease, report=report, progress=self.progress, now=now)
-            post_notification(
-                conn,
-                workspace_id=row.workspace_id,
-                backfill_id=row.id,
-                kind="completed",
-                level="success",
-                title=f"Shopify backfill of {row.shop_domain} completed",
-                body=(
-                    f"{report['customers']['created']} customers created, "
-                    f"{report['orders']['imported']} orders and "
-                    f"{report['purchases']} purchases imported, "
-                    f"{report['data_points']['total']} data points."
-                    + "".join(f" {line}" for line in follow_up)
-                ),
+                self.lease,
+                self.progress,
+                connection_id=self.connection.id,
+                completion_notes=self.options.completion_notes,
                 now=now,
             )
-            queue_email(
-                conn,
-                workspace_id=row.workspace_id,
-                backfill_id=row.id,
-                kind="completed",
-                subject=f"Shopify backfill of {row.shop_domain} completed",
-                body=render_report(report) + "\n",
-                now=now,
-            )
-        return report
 
     def _record_failure(self, reason: str, *, notify: bool = True) -> None:
         """Mark the run failed (resumable); ``notify`` adds the dashboard note and email,
         which an operator who pressed Ctrl-C does not need."""
-        now = _now()
-        self.progress.phase = "failed"
-        self.progress.updated_at = now
-        try:
-            with self.engine.begin() as conn:
-                if not fail(conn, self.lease, reason=reason, progress=self.progress, now=now):
-                    return
-                if not notify:
-                    return
-                shop = self.row.shop_domain
-                post_notification(
-                    conn,
-                    workspace_id=self.row.workspace_id,
-                    backfill_id=self.row.id,
-                    kind="failed",
-                    level="error",
-                    title=f"Shopify backfill of {shop} failed - resumable",
-                    body=reason,
-                    now=now,
-                )
-                queue_email(
-                    conn,
-                    workspace_id=self.row.workspace_id,
-                    backfill_id=self.row.id,
-                    kind="failed",
-                    subject=f"Shopify backfill of {shop} failed - resumable",
-                    body=(
-                        f"The backfill of {shop} stopped: {reason}\n\n"
-                        "Nothing already imported is lost. Resume it from the partner page or "
-                        f"with `shopify-backfill backfill resume --shop {shop}`; it continues "
-                        "from its last checkpoint.\n"
-                    ),
-                    now=now,
-                )
-        except Exception:
-            log.exception("backfill %s: could not record the failure", self.row.id)
+        record_failure(self.engine, self.lease, self.row, self.progress, reason, notify=notify)
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 
 from shopify_backfill.backfill.notify import deliveries_of
 from shopify_backfill.backfill.progress import progress_view
+from shopify_backfill.backfill.shards import list_shards, shard_progress
 from shopify_backfill.backfill.states import FAILED, IN_PROGRESS, INTERRUPTED_PREFIX
 from shopify_backfill.backfill.store import BackfillRow, get_backfill, owner_is_dead
 
@@ -62,7 +64,17 @@ def read_status(
     ``workspace_id`` confines the read to one tenant (the web page always passes it).
     """
     row = get_backfill(conn, backfill_id, workspace_id=workspace_id)
+    shards = list_shards(conn, backfill_id)
+    if shards:
+        row = replace(row, progress=shard_progress(row.progress, shards))
     view = status_view(row)
+    if shards:
+        view["shards"] = [shard.view() for shard in shards]
+        extract = [shard for shard in shards if shard.stage == "extract"]
+        view["extracted"] = {
+            kind: sum(shard.done for shard in extract if shard.kind == kind)
+            for kind in ("customers", "orders")
+        }
     view["report"] = row.report
     view["emails"] = [
         {

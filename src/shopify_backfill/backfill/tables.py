@@ -9,11 +9,15 @@ batch's writes and its checkpoint commit together, and any process can read them
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -102,3 +106,53 @@ email_outbox = Table(
     CheckConstraint(_in("status", EMAIL_STATUSES), name="status"),
     Index("ix_email_outbox_status", "status"),
 )
+
+SHARD_STAGES = ("extract", "load")
+SHARD_STATES = ("pending", "queued", "running", "done", "failed")
+
+backfill_shards = Table(
+    "backfill_shards",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("backfill_id", Id, ForeignKey("backfills.id", ondelete="CASCADE"), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("slice_start", UtcDateTime, nullable=True),
+    Column("slice_end", UtcDateTime, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("expected", Integer, nullable=True),
+    Column("done", Integer, nullable=False, server_default=text("0")),
+    Column("checkpoint", Text, nullable=True),
+    Column("counts", JsonDocument, nullable=False),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("failure_reason", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("backfill_id", "stage", "kind", "position"),
+    CheckConstraint(_in("stage", SHARD_STAGES), name="stage"),
+    CheckConstraint(_in("state", SHARD_STATES), name="state"),
+)
+"""One shard of a backfill run by many workers: an extraction slice of one stream
+(``kind`` customers or orders, ``[slice_start, slice_end)``) or a load partition
+(``kind`` "records"). Each has its own lease and checkpoint, committed with its writes."""
+
+shard_records = Table(
+    "shard_records",
+    metadata,
+    Column("backfill_id", Id, ForeignKey("backfills.id", ondelete="CASCADE"), nullable=False),
+    Column("shard_id", Id, ForeignKey("backfill_shards.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind_rank", SmallInteger, nullable=False),
+    Column("sort_time", String(40), nullable=False),
+    Column("num_id", BigInteger, nullable=False),
+    Column("record_type", String(16), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("identity_keys", Text, nullable=False),
+    Column("load_shard", Integer, nullable=True),
+    PrimaryKeyConstraint("backfill_id", "shard_id", "seq"),
+    Index("ix_shard_records_load", "backfill_id", "load_shard", "kind_rank", "sort_time", "num_id"),
+)
+"""Extracted records of a sharded backfill, in the database every worker shares (no local
+file crosses machines). ``identity_keys`` feeds the partition; ``load_shard`` is set by it."""

@@ -68,8 +68,7 @@ def run_preflight(
     granted = fetch_access_scopes(api_url=client.api_url, token=token, transport=transport)
     missing = tuple(missing_scopes(granted))
     client.graphql(queries.ACCESS_PROBE_QUERY)
-    search = queries.window_filter(window_start, window_end)
-    counts = client.data(queries.COUNTS_QUERY, {"query": search}, _CountsData)
+    counts = _counts(client, window_start, window_end)
     customers = counts.customers_count
     orders = counts.orders_count
     exact = all(c is None or c.precision == "EXACT" for c in (customers, orders))
@@ -86,3 +85,17 @@ def run_preflight(
         window_start=window_start,
         window_end=window_end,
     )
+
+
+def _counts(client: AdminClient, start: datetime, end: datetime) -> _CountsData:
+    search = queries.window_filter(start, end)
+    return client.data(queries.COUNTS_QUERY, {"query": search}, _CountsData)
+
+
+def window_counts(
+    client: AdminClient, start: datetime, end: datetime
+) -> tuple[int | None, int | None]:
+    """Customers and orders created in ``[start, end)``, as Shopify counts them."""
+    counts = _counts(client, start, end)
+    customers, orders = counts.customers_count, counts.orders_count
+    return (customers.count if customers else None, orders.count if orders else None)

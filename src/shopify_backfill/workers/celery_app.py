@@ -17,11 +17,16 @@ from celery import Celery
 
 from shopify_backfill.backfill.errors import BackfillBusy
 from shopify_backfill.backfill.runner import run_backfill
+from shopify_backfill.backfill.sharded import advance, run_shard, wants_shards
+from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import ConfigError
 from shopify_backfill.wiring import build_services
+from shopify_backfill.wiring.jobs import job_options
+from shopify_backfill.wiring.services import Services
 
 TASK_NAME = "shopify_backfill.run_backfill"
+SHARD_TASK = "shopify_backfill.run_shard"
 
 
 def create_celery_app(settings: Settings) -> Celery:
@@ -43,16 +48,39 @@ def create_celery_app(settings: Settings) -> Celery:
         task_default_queue=settings.celery_queue,
     )
 
+    cache: dict[str, Services] = {}
+
+    def services() -> Services:
+        """One engine per worker process, built lazily (after the fork of a pool child)."""
+        if "services" not in cache:
+            cache["services"] = build_services(settings)
+        return cache["services"]
+
+    def enqueue_shard(shard_id: int) -> None:
+        app.send_task(SHARD_TASK, args=[shard_id], queue=app.conf.task_default_queue)
+
     @app.task(name=TASK_NAME, bind=True, max_retries=20)  # type: ignore[untyped-decorator]
     def run_backfill_task(task: Any, backfill_id: int) -> dict[str, Any]:
-        services = build_services(settings)
+        built = services()
+        options = job_options(built)
         try:
-            outcome = run_backfill(services, backfill_id)
+            with built.engine.connect() as conn:
+                row = get_backfill(conn, backfill_id)
+            if wants_shards(built, row):
+                step = advance(built, backfill_id, options, enqueue_shard)
+                return {"backfill_id": backfill_id, "sharded": True, "step": step}
+            outcome = run_backfill(built, backfill_id, options)
         except BackfillBusy as busy:
             raise task.retry(exc=busy, countdown=settings.lease_seconds / 2) from busy
-        finally:
-            services.dispose()
         return outcome.to_json()
+
+    @app.task(name=SHARD_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+    def run_shard_task(task: Any, shard_id: int) -> dict[str, Any]:
+        built = services()
+        try:
+            return run_shard(built, shard_id, job_options(built), enqueue_shard)
+        except BackfillBusy as busy:
+            raise task.retry(exc=busy, countdown=settings.lease_seconds / 2) from busy
 
     return app
 
