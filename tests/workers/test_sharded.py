@@ -28,13 +28,20 @@ import sqlalchemy as sa
 from backfill.served import REPO, Served, cli_env, connect_served, serve_emulator
 from backfill.snapshots import store_snapshot
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.runner import run_backfill
+from shopify_backfill.backfill.notify import list_notifications
+from shopify_backfill.backfill.runner import RunOptions, run_backfill
+from shopify_backfill.backfill.sharded import advance, run_shard
 from shopify_backfill.backfill.shards import list_shards
 from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import BackfillRow, get_backfill
 from shopify_backfill.config import Settings
+from shopify_backfill.destinations import EmbeddedDestination
+from shopify_backfill.errors import Terminal
+from shopify_backfill.profiles.results import LoadResult
+from shopify_backfill.profiles.writes import LoadContext
 from shopify_backfill.wiring import build_services
 from shopify_backfill.wiring.jobs import job_options
+from shopify_backfill.wiring.services import Services
 from shopify_backfill.workers.celery_app import create_celery_app, enqueue_backfill
 
 pytestmark = pytest.mark.postgres
@@ -216,3 +223,69 @@ def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
     if actual != expected:
         return [f"{path}: {str(actual)[:200]} != {str(expected)[:200]}"]
     return []
+
+
+class _RefusesFirstBatch(EmbeddedDestination):
+    """A destination that refuses its first batch for good (a plug-in bug, say)."""
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def write(self, conn: sa.Connection, ctx: LoadContext, records: Any) -> LoadResult:
+        if not self.refused:
+            self.refused = True
+            raise Terminal("the destination refused the batch")
+        return super().write(conn, ctx, records)
+
+
+def _drain(services: Services, backfill_id: int, options: RunOptions) -> list[int]:
+    """Run the backfill's shards in this process, in queue order; returns the shards run."""
+    queue: list[int] = []
+    ran: list[int] = []
+    advance(services, backfill_id, options, queue.append)
+    while queue:
+        shard_id = queue.pop(0)
+        ran.append(shard_id)
+        run_shard(services, shard_id, options, queue.append)
+    return ran
+
+
+def test_a_failed_shard_fails_the_backfill_and_resume_reruns_only_the_unfinished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (
+        serve_emulator(tmp_path / "emu", customers=40, orders=200, seed=4) as served,
+        scratch_database() as url,
+    ):
+        data = tmp_path / "data"
+        row = _connect(data, served, url, monkeypatch)
+        services = build_services(Settings(data_dir=data, shards=2))
+        try:
+            failing = job_options(services, destination=_RefusesFirstBatch())
+            _drain(services, row.id, failing)
+            with services.engine.connect() as conn:
+                failed = get_backfill(conn, row.id)
+                extract_attempts = {
+                    s.id: s.attempts for s in list_shards(conn, row.id) if s.stage == "extract"
+                }
+            assert failed.status == "failed"
+            assert "load partition 1 failed: the destination refused the batch" in (
+                failed.failure_reason or ""
+            )
+            assert set(extract_attempts.values()) == {1}
+
+            with services.engine.begin() as conn:
+                requests.resume(conn, failed, now=datetime.now(UTC))
+            ran = _drain(services, row.id, job_options(services))
+            with services.engine.connect() as conn:
+                done = get_backfill(conn, row.id)
+                shards = list_shards(conn, row.id)
+                kinds = [n.kind for n in list_notifications(conn, row.workspace_id)]
+        finally:
+            services.dispose()
+    assert done.status == "completed", done.failure_reason
+    assert not set(ran) & set(extract_attempts), "finished extraction shards are not re-run"
+    assert {s.id: s.attempts for s in shards if s.stage == "extract"} == extract_attempts
+    assert all(s.state == "done" for s in shards)
+    assert done.report is not None and done.report["orders"]["imported"] > 0
+    assert kinds.count("failed") == 1 and kinds.count("completed") == 1

@@ -39,7 +39,8 @@ def fine_edges(start: datetime, end: datetime, pieces: int) -> list[datetime]:
 
 def balanced_slices(edges: Sequence[datetime], counts: Sequence[int], parts: int) -> list[Slice]:
     """Group consecutive pieces ``[edges[i], edges[i+1])`` into at most ``parts`` slices,
-    cutting where the running total first reaches each ``k / parts`` of the whole. A
+    cutting before or after the piece that crosses each ``k / parts`` of the whole,
+    whichever lands nearer. A
     slice that would be empty joins its neighbour, so the slices always cover the window
     and a window with 3 orders gets at most 3 order slices."""
     total = sum(counts)
@@ -47,10 +48,24 @@ def balanced_slices(edges: Sequence[datetime], counts: Sequence[int], parts: int
     start_index = 0
     running = 0
     taken = 0
+
+    def target() -> float:
+        return total * (len(made) + 1) / parts
+
     for index, count in enumerate(counts):
-        running += count
-        due = len(made) < parts - 1 and running >= total * (len(made) + 1) / parts
-        if due or index == len(counts) - 1:
+        after = running + count
+        if (
+            len(made) < parts - 1
+            and running > taken
+            and after > target()
+            and target() - running < after - target()
+        ):
+            # Cutting before this piece lands nearer the target than after it (a sale
+            # day): close the slice here and let the piece start the next one.
+            made.append(Slice(edges[start_index], edges[index], running - taken))
+            start_index, taken = index, running
+        running = after
+        if index == len(counts) - 1 or (len(made) < parts - 1 and running >= target()):
             made.append(Slice(edges[start_index], edges[index + 1], running - taken))
             start_index, taken = index + 1, running
     merged: list[Slice] = []
