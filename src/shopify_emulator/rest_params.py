@@ -179,21 +179,26 @@ def search_terms(resource: Resource, params: dict[str, str], *, counting: bool =
             raise BadParamError("status", "must be one of open, closed, cancelled, any")
         if status != "any":
             terms.append(f"status:{status}")
-        financial = params.get("financial_status", "any").strip().lower()
-        if financial not in FINANCIAL_STATUSES:
-            raise BadParamError(
-                "financial_status", "must be one of " + ", ".join(FINANCIAL_STATUSES)
-            )
-        if FINANCIAL_STATUSES[financial]:
-            terms.append(_either("financial_status", FINANCIAL_STATUSES[financial]))
-        fulfillment = params.get("fulfillment_status", "any").strip().lower()
-        if fulfillment not in FULFILLMENT_STATUSES:
-            raise BadParamError(
-                "fulfillment_status", "must be one of " + ", ".join(FULFILLMENT_STATUSES)
-            )
-        if FULFILLMENT_STATUSES[fulfillment]:
-            terms.append(_either("fulfillment_status", FULFILLMENT_STATUSES[fulfillment]))
+        for param, statuses in (
+            ("financial_status", FINANCIAL_STATUSES),
+            ("fulfillment_status", FULFILLMENT_STATUSES),
+        ):
+            term = _status_term(params, param, statuses)
+            if term:
+                terms.append(term)
     return " AND ".join(terms)
+
+
+def _status_term(params: dict[str, str], param: str, statuses: dict[str, tuple[str, ...]]) -> str:
+    """The search term of one order status filter (``""`` for ``any``, the default).
+
+    The REST name (``shipped``) maps to the search values (``fulfilled``); the search
+    field is named as the parameter, so one helper serves both order status filters.
+    """
+    value = params.get(param, "any").strip().lower()
+    if value not in statuses:
+        raise BadParamError(param, "must be one of " + ", ".join(statuses))
+    return _either(param, statuses[value]) if statuses[value] else ""
 
 
 def encode_page(listing: Listing, direction: str, cursor: str) -> str:

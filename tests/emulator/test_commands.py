@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from emulator.serve_process import serve_process, until_listening
 from shopify_backfill.cli import app
 from shopify_backfill.errors import ConfigError
 
@@ -59,17 +54,8 @@ def test_serve_rejects_negative_sizes() -> None:
 
 
 def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-c",
-        "from shopify_backfill.cli import main; main()",
-        "emulator",
-        "serve",
-        "--port",
-        str(port),
+    scopes = "read_orders,read_all_orders,read_customers,read_inventory"
+    with serve_process(
         "--customers",
         "5",
         "--orders",
@@ -79,48 +65,28 @@ def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
         "--now",
         "2026-07-01T00:00:00Z",
         "--scopes",
-        "read_orders,read_all_orders,read_customers,read_inventory",
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    try:
-        seen: list[str] = []
-        assert process.stdout is not None
-        while not any(line.startswith("admin secret:") for line in seen):
-            line = process.stdout.readline()
-            assert line, "".join(seen)
-            seen.append(line)
-        text = "".join(seen)
-        token = re.search(r"access token:\s+(shpat_\w+)", text).group(1)  # type: ignore[union-attr]
-        assert "shop domain:    emulator-shop.myshopify.com" in text
-        assert "token scopes:   read_orders,read_all_orders,read_customers,read_inventory" in text
-        assert f"http://127.0.0.1:{port}/admin/api/2026-07/" in text
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = httpx.post(
-                    f"http://127.0.0.1:{port}/admin/api/2026-07/graphql.json",
-                    json={"query": "{ ordersCount(limit: null) { count } }"},
-                    headers={"X-Shopify-Access-Token": token},
-                )
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        scopes,
+    ) as served:
+        port, token = served.port, served.token
+        assert "shop domain:    emulator-shop.myshopify.com" in served.text
+        assert f"token scopes:   {scopes}" in served.text
+        assert f"http://127.0.0.1:{port}/admin/api/2026-07/" in served.text
+        response = until_listening(
+            lambda: httpx.post(
+                f"http://127.0.0.1:{port}/admin/api/2026-07/graphql.json",
+                json={"query": "{ ordersCount(limit: null) { count } }"},
+                headers={"X-Shopify-Access-Token": token},
+            )
+        )
         assert response.json()["data"]["ordersCount"]["count"] == 8
-        scopes = httpx.get(
+        granted = httpx.get(
             f"http://127.0.0.1:{port}/admin/oauth/access_scopes.json",
             headers={"X-Shopify-Access-Token": token},
         ).json()["access_scopes"]
-        assert [scope["handle"] for scope in scopes] == [
+        assert [scope["handle"] for scope in granted] == [
             "read_orders",
             "read_all_orders",
             "read_customers",
             "read_inventory",
         ]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     assert (tmp_path / "shop.sqlite").is_file()

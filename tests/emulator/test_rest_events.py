@@ -8,17 +8,15 @@ https://shopify.dev/docs/api/usage/pagination-rest.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from emulator.rest_pages import NEXT, PREVIOUS, walk_pages
 from emulator_fixtures import EmulatorHandle
 
 pytest_plugins = ["emulator_fixtures"]
 
-NEXT = re.compile(r'<([^>]+)>; rel="next"')
-PREVIOUS = re.compile(r'<([^>]+)>; rel="previous"')
 EVENT_FIELDS = {
     "id", "subject_id", "created_at", "subject_type", "verb", "arguments", "body", "message",
     "author", "description", "path",
@@ -26,17 +24,7 @@ EVENT_FIELDS = {
 
 
 def walk(handle: EmulatorHandle, query: str, token: str | None = None) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    url: str | None = f"/admin/api/{handle.api_version}/events.json?{query}"
-    with handle.client(token) as client:
-        while url:
-            handle.clock.advance(1.0)
-            response = client.get(url)
-            assert response.status_code == 200, response.text
-            found.extend(response.json()["events"])
-            match = NEXT.search(response.headers.get("link", ""))
-            url = match.group(1) if match else None
-    return found
+    return walk_pages(handle, f"events.json?{query}", "events", token)
 
 
 def count(handle: EmulatorHandle, query: str = "") -> int:

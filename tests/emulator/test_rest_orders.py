@@ -6,7 +6,6 @@ Each test cites the REST Admin API page whose behaviour it encodes.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,12 +15,11 @@ from typing import Any
 import pytest
 from graphql import GraphQLSchema
 
+from emulator.rest_pages import NEXT, walk_pages
 from emulator_fixtures import STORE_NOW, EmulatorHandle, start_emulator
 from shopify_emulator.store import ShopStore
 
 pytest_plugins = ["emulator_fixtures"]
-
-NEXT = re.compile(r'<([^>]+)>; rel="next"')
 
 
 def get(handle: EmulatorHandle, path: str, token: str | None = None) -> Any:
@@ -30,26 +28,15 @@ def get(handle: EmulatorHandle, path: str, token: str | None = None) -> Any:
 
 
 def walk(handle: EmulatorHandle, path: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    url: str | None = f"/admin/api/{handle.api_version}/{path}"
-    with handle.client() as client:
-        while url:
-            handle.clock.advance(1.0)
-            response = client.get(url)
-            assert response.status_code == 200, response.text
-            found.extend(response.json()["orders"])
-            match = NEXT.search(response.headers.get("link", ""))
-            url = match.group(1) if match else None
-    return found
+    return walk_pages(handle, path, "orders")
 
 
 @pytest.fixture(scope="module")
 def big_store() -> Iterator[ShopStore]:
     """A store holding an order of 260 line items (the synthetic generator places one at a
     third of the order count; with seed 3 it is fulfilled and refunded) and one of 251."""
-    store = ShopStore.generate(None, customers=10, orders=9, seed=3, now=STORE_NOW)
-    yield store
-    store.close()
+    with ShopStore.generate(None, customers=10, orders=9, seed=3, now=STORE_NOW) as store:
+        yield store
 
 
 @pytest.fixture

@@ -11,14 +11,10 @@ a client without the CA, or asking for another host name, fails verification.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import ssl
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from emulator.serve_process import serve_process, until_listening
 from emulator_fixtures import EmulatorHandle, serve_on_port
 from shopify_emulator.tls import issue_server_certificate
 
@@ -118,66 +115,36 @@ def test_the_ca_is_kept_and_keys_are_private(tmp_path: Path) -> None:
 
 def test_serve_tls_prints_the_steps_and_serves_https(tmp_path: Path) -> None:
     """``emulator serve --tls``: the printed CA file, hosts line and https base work."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-c",
-        "from shopify_backfill.cli import main; main()",
-        "emulator",
-        "serve",
+    with serve_process(
         "--tls",
         "--tls-dir",
         str(tmp_path / "tls"),
-        "--port",
-        str(port),
         "--customers",
         "3",
         "--orders",
         "5",
         "--now",
         "2026-12-06T12:00:00Z",
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SHOPIFY_BACKFILL_DATA_DIR": str(tmp_path)}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    try:
-        seen: list[str] = []
-        assert process.stdout is not None
-        while not any(line.startswith("access token:") for line in seen):
-            line = process.stdout.readline()
-            assert line, "".join(seen)
-            seen.append(line)
-        text = "".join(seen)
+        env={"SHOPIFY_BACKFILL_DATA_DIR": str(tmp_path)},
+    ) as served:
+        port, token, text = served.port, served.token, served.text
         shop = "emulator-shop.myshopify.com"
         ca_file = Path(re.search(r"TLS CA file:\s+(\S+)", text).group(1))  # type: ignore[union-attr]
         assert f"SSL_CERT_FILE={ca_file}" in text
         assert f"127.0.0.1 {shop}" in text
         assert f"admin API base: https://{shop}:{port}/admin/api/2026-07/" in text
-        token = re.search(r"access token:\s+(shpat_\w+)", text).group(1)  # type: ignore[union-attr]
         trusting = ssl.create_default_context(cafile=str(ca_file))
-        deadline = time.monotonic() + 20
         with httpx.Client(verify=trusting) as client:
-            while True:
-                try:
-                    response = post_by_name(
-                        client,
-                        port,
-                        shop,
-                        "/admin/api/2026-10/graphql.json",
-                        token,
-                        json={"query": "{ ordersCount(limit: null) { count } }"},
-                    )
-                    break
-                except httpx.ConnectError as error:
-                    assert "CERTIFICATE" not in str(error), error
-                    assert time.monotonic() < deadline
-                    time.sleep(0.1)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+            response = until_listening(
+                lambda: post_by_name(
+                    client,
+                    port,
+                    shop,
+                    "/admin/api/2026-10/graphql.json",
+                    token,
+                    json={"query": "{ ordersCount(limit: null) { count } }"},
+                )
+            )
     assert response.json()["data"]["ordersCount"]["count"] == 5
     # The store is dated 2026-12-06: 2026-10 is its newest stable version.
     assert response.headers["x-shopify-api-version"] == "2026-10"

@@ -45,7 +45,6 @@ from shopify_backfill.wiring import (
     refuse_missing_scopes,
     workspace_id_by_name,
 )
-from shopify_backfill.workers.celery_app import enqueue_with_settings
 from shopify_backfill.workers.inprocess import InProcessWorker
 
 app = typer.Typer(
@@ -160,7 +159,13 @@ def start(
 
 
 def _queued(services: Services, row: BackfillRow, as_json: bool) -> None:
-    """Hand the run to the workers and return: the broker deployment's start and resume."""
+    """Hand the run to the workers and return: the broker deployment's start and resume.
+
+    Celery is imported only here, for the deployments that queue: the in-process default
+    and the read-only commands never load it.
+    """
+    from shopify_backfill.workers.celery_app import enqueue_with_settings  # noqa: PLC0415
+
     queue = enqueue_with_settings(services.settings, row.id)
     with services.engine.connect() as conn:
         view = read_status(conn, row.id)

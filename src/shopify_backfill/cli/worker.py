@@ -22,7 +22,6 @@ from sqlalchemy.engine import make_url
 
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import ConfigError
-from shopify_backfill.workers.celery_app import create_celery_app
 
 SCALE_OUT_NEEDS_POSTGRESQL = (
     "scale-out needs PostgreSQL: set SHOPIFY_BACKFILL_DATABASE_URL="
@@ -118,6 +117,10 @@ def worker(
     arguments = worker_arguments(
         concurrency=concurrency, queues=names, loglevel=loglevel.upper(), hostname=hostname
     )
+    # Celery is imported here, not at the top: every other command (and --help) would
+    # otherwise pay for loading it although only this one starts a worker.
+    from shopify_backfill.workers.celery_app import create_celery_app  # noqa: PLC0415
+
     app = create_celery_app(settings)
     if database is None:
         app.worker_main(arguments)

@@ -18,7 +18,6 @@ import httpx
 
 from shopify_backfill.backfill.runner import RunOutcome
 from shopify_backfill.wiring import Services, job_options
-from shopify_backfill.workers.celery_app import enqueue_with_settings
 from shopify_backfill.workers.inprocess import InProcessWorker
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,13 @@ class WebJobs:
         self._running: dict[int, Future[RunOutcome]] = {}
 
     def submit(self, backfill_id: int) -> None:
+        """Queue the run on the broker (``job_runner=celery``) or start it in this process."""
         if self._services.settings.job_runner == "celery":
+            # Imported here so that a page on the in-process default never loads Celery.
+            from shopify_backfill.workers.celery_app import (  # noqa: PLC0415
+                enqueue_with_settings,
+            )
+
             enqueue_with_settings(self._services.settings, backfill_id)
             return
         with self._lock:
