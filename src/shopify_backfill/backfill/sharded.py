@@ -37,7 +37,6 @@ import sqlalchemy as sa
 
 from shopify_backfill.backfill.completion import complete_backfill, record_failure
 from shopify_backfill.backfill.errors import BackfillBusy, BackfillStateError, LeaseLost
-from shopify_backfill.backfill.notify import post_notification
 from shopify_backfill.backfill.ports import JobServices
 from shopify_backfill.backfill.preview import choose_mode
 from shopify_backfill.backfill.remedies import remedy
@@ -671,20 +670,6 @@ def _fail(ctx: _Context, row: BackfillRow, reason: str) -> None:
         return
     record_failure(ctx.engine, lease, row, progress, reason)
     deliver_and_finish(ctx.services, row.id, mailer=ctx.options.mailer)
-
-
-def note_resumed(conn: sa.Connection, row: BackfillRow) -> None:
-    """The dashboard line a resumed sharded backfill gets (the single run posts its own)."""
-    post_notification(
-        conn,
-        workspace_id=row.workspace_id,
-        backfill_id=row.id,
-        kind="resumed",
-        level="info",
-        title=f"Shopify backfill of {row.shop_domain} resumed",
-        body="Re-running only the shards that had not finished; nothing is imported twice.",
-        now=_now(),
-    )
 
 
 __all__ = [
