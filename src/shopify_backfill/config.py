@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         description="Broker of the optional Celery worker (the default worker is in-process).",
     )
     celery_queue: str = Field(default="backfill", description="Celery queue of backfill jobs.")
+    celery_visibility_timeout: float = Field(
+        default=3600,
+        gt=0,
+        description="Redis broker only: seconds before an unacknowledged task (its worker "
+        "died) goes to another worker; keep it above the longest shard.",
+    )
     shards: int = Field(
         default=0,
         ge=0,

@@ -9,14 +9,7 @@ counts, report) plus the campaign sends.
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,15 +18,14 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from backfill.served import REPO, Served, cli_env, connect_served, serve_emulator
-from backfill.snapshots import store_snapshot
+from backfill.served import cli_env, serve_emulator
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.notify import list_notifications
 from shopify_backfill.backfill.runner import RunOptions, run_backfill
 from shopify_backfill.backfill.sharded import advance, run_shard
 from shopify_backfill.backfill.shards import list_shards
 from shopify_backfill.backfill.status import read_status
-from shopify_backfill.backfill.store import BackfillRow, get_backfill
+from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.config import Settings
 from shopify_backfill.destinations import EmbeddedDestination
 from shopify_backfill.errors import Terminal
@@ -44,103 +36,20 @@ from shopify_backfill.wiring.jobs import job_options
 from shopify_backfill.wiring.services import Services
 from shopify_backfill.workers.celery_app import create_celery_app, enqueue_backfill
 
+from .sharding import (
+    comparable,
+    connect,
+    differences,
+    scratch_database,
+    snapshot,
+    start_workers,
+    stop_workers,
+    wait_done,
+)
+
 pytestmark = pytest.mark.postgres
 
 BROKER = "redis://127.0.0.1:6379/12"
-SERVER = os.environ.get(
-    "SHOPIFY_BACKFILL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-BATCH_TALLIES = (
-    "customers_matched_by_alias",
-    "customers_matched_by_email",
-    "customers_matched_by_phone",
-    "customers_updated",
-    "customers_unchanged",
-)
-"""Running tallies that count a customer once per *batch* (``LoadCounts``): a customer met
-again in a later batch counts again, so they follow the batch split, in one process too.
-The report's customer figures come from the sightings (once per backfill) and are compared."""
-CLI_ENTRY = [sys.executable, "-c", "from shopify_backfill.cli import main; main()"]
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh PostgreSQL database (workers are separate processes: a schema set on one
-    engine would not reach them), dropped afterwards."""
-    name = f"sb_{secrets.token_hex(5)}"
-    admin = sa.create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield sa.make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _connect(data: Path, served: Served, url: str, monkeypatch: pytest.MonkeyPatch) -> BackfillRow:
-    monkeypatch.setenv("SHOPIFY_BACKFILL_DATABASE_URL", url)
-    row = connect_served(data, served)
-    services = build_services(Settings(data_dir=data))
-    try:
-        with services.engine.begin() as conn:
-            return requests.start(conn, row, now=datetime.now(UTC))
-    finally:
-        services.dispose()
-
-
-def _snapshot(data: Path, backfill_id: int) -> dict[str, Any]:
-    services = build_services(Settings(data_dir=data))
-    try:
-        with services.engine.connect() as conn:
-            snapshot = store_snapshot(conn, backfill_id)
-            sends = conn.exec_driver_sql(
-                "SELECT c.name, u.external_id, m.data_key FROM triggered_messages m "
-                "JOIN campaigns c ON c.id = m.campaign_id JOIN users u ON u.id = m.user_id "
-                "ORDER BY 1, 2, 3"
-            ).all()
-            snapshot["sends"] = [tuple(send) for send in sends]
-            return snapshot
-    finally:
-        services.dispose()
-
-
-def _workers(count: int, env: dict[str, str], folder: Path) -> list[subprocess.Popen[bytes]]:
-    return [
-        subprocess.Popen(
-            [*CLI_ENTRY, "worker", "--queues", env["SHOPIFY_BACKFILL_CELERY_QUEUE"]],
-            cwd=REPO,
-            env=env,
-            stdout=(folder / f"worker-{index}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for index in range(count)
-    ]
-
-
-def _wait_done(data: Path, backfill_id: int, folder: Path, timeout: float = 240) -> None:
-    services = build_services(Settings(data_dir=data))
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with services.engine.connect() as conn:
-                row = get_backfill(conn, backfill_id)
-            if row.status in ("completed", "failed") and row.progress.phase in ("done", "failed"):
-                assert row.status == "completed", row.failure_reason
-                return
-            time.sleep(0.5)
-    finally:
-        services.dispose()
-    logs = "\n".join(path.read_text()[-3000:] for path in sorted(folder.glob("worker-*.log")))
-    pytest.fail(f"the sharded backfill did not finish in {timeout} s:\n{logs}")
-
-
-def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        worker.wait(timeout=60)
 
 
 def test_two_workers_give_the_single_process_store(
@@ -154,17 +63,17 @@ def test_two_workers_give_the_single_process_store(
         scratch_database() as sharded_url,
     ):
         reference = tmp_path / "reference"
-        row = _connect(reference, served, reference_url, monkeypatch)
+        row = connect(reference, served, reference_url, monkeypatch)
         services = build_services(Settings(data_dir=reference))
         try:
             outcome = run_backfill(services, row.id, job_options(services))
         finally:
             services.dispose()
         assert outcome.status == "completed", outcome.failure_reason
-        expected = _snapshot(reference, row.id)
+        expected = snapshot(reference, row.id)
 
         sharded = tmp_path / "sharded"
-        row = _connect(sharded, served, sharded_url, monkeypatch)
+        row = connect(sharded, served, sharded_url, monkeypatch)
         env = cli_env(
             sharded,
             database_url=sharded_url,
@@ -173,7 +82,7 @@ def test_two_workers_give_the_single_process_store(
             shards="3",
             lease_seconds="10",
         )
-        workers = _workers(2, env, tmp_path)
+        workers = start_workers(2, env, tmp_path)
         try:
             settings = Settings(
                 data_dir=sharded, celery_broker_url=BROKER, celery_queue=queue, shards=3
@@ -181,10 +90,10 @@ def test_two_workers_give_the_single_process_store(
             app = create_celery_app(settings)
             enqueue_backfill(app, row.id)
             app.close()
-            _wait_done(sharded, row.id, tmp_path)
+            wait_done(sharded, row.id, tmp_path)
         finally:
-            _stop(workers)
-        actual = _snapshot(sharded, row.id)
+            stop_workers(workers)
+        actual = snapshot(sharded, row.id)
         services = build_services(Settings(data_dir=sharded))
         try:
             with services.engine.connect() as conn:
@@ -201,28 +110,8 @@ def test_two_workers_give_the_single_process_store(
     assert len(view["shards"]) == len(shards)
     for log in sorted(tmp_path.glob("worker-*.log")):
         assert "shopify_backfill.run_shard" in log.read_text(), f"{log.name} ran no shard"
-    for snapshot in (actual, expected):
-        for tally in BATCH_TALLIES:
-            snapshot["counts"].pop(tally, None)
-    differences = _differences(actual, expected)
-    assert not differences, "\n".join(differences)
-
-
-def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
-    """Where two snapshots differ, as ``path: actual != expected`` lines."""
-    if isinstance(actual, str) and isinstance(expected, str) and actual[:1] in "{[":
-        with suppress(ValueError):
-            actual, expected = json.loads(actual), json.loads(expected)
-    if isinstance(actual, dict) and isinstance(expected, dict):
-        keys = sorted(set(actual) | set(expected))
-        return [
-            line
-            for key in keys
-            for line in _differences(actual.get(key), expected.get(key), f"{path}.{key}")
-        ]
-    if actual != expected:
-        return [f"{path}: {str(actual)[:200]} != {str(expected)[:200]}"]
-    return []
+    found = differences(comparable(actual), comparable(expected))
+    assert not found, "\n".join(found)
 
 
 class _RefusesFirstBatch(EmbeddedDestination):
@@ -258,7 +147,7 @@ def test_a_failed_shard_fails_the_backfill_and_resume_reruns_only_the_unfinished
         scratch_database() as url,
     ):
         data = tmp_path / "data"
-        row = _connect(data, served, url, monkeypatch)
+        row = connect(data, served, url, monkeypatch)
         services = build_services(Settings(data_dir=data, shards=2))
         try:
             failing = job_options(services, destination=_RefusesFirstBatch())

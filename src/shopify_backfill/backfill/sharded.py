@@ -172,6 +172,11 @@ def advance(services: JobServices, backfill_id: int, options: RunOptions, enqueu
         row = get_backfill(conn, backfill_id)
         planned = bool(list_shards(conn, backfill_id))
     if row.status != IN_PROGRESS:
+        if row.progress.phase == "finishing":
+            # Completed or failed, but the worker died before its emails went out: the
+            # redelivered task sends them (the outbox makes that once per email).
+            deliver_and_finish(services, backfill_id, mailer=options.mailer)
+            return f"delivered the emails of the {row.status} backfill"
         return f"nothing to do: the backfill is {row.status}"
     if not planned:
         try:
@@ -179,6 +184,15 @@ def advance(services: JobServices, backfill_id: int, options: RunOptions, enqueu
         except Exception as error:
             _fail(ctx, row, describe(error) + remedy(error, row.shop_domain))
             return "planning failed"
+    with ctx.engine.begin() as conn:
+        row = _locked(conn, backfill_id)
+        shards = list_shards(conn, backfill_id)
+        extract = [shard for shard in shards if shard.stage == "extract"]
+        if row.status == IN_PROGRESS and _partition_due(shards):
+            # Committed on its own, before any load shard is queued: a queued shard must
+            # exist for the worker that receives it.
+            _partition(ctx, conn, row, extract)
+            _set_phase(conn, row, "loading_orders", list_shards(conn, backfill_id))
     queued: list[int] = []
     decision = "waiting"
     with ctx.engine.begin() as conn:
@@ -195,25 +209,35 @@ def advance(services: JobServices, backfill_id: int, options: RunOptions, enqueu
         elif any(shard.state != "done" for shard in extract):
             queued = _next(extract, parallelism)
             _set_phase(conn, row, "extracting_orders", shards)
-        elif not load:
-            load = _partition(ctx, conn, row, extract)
-            queued = _next(load, parallelism)
-            decision = "partitioned"
-            _set_phase(conn, row, "loading_orders", [*extract, *load])
         elif any(shard.state != "done" for shard in load):
             queued = _next(load, parallelism)
             _set_phase(conn, row, "loading_orders", shards)
         else:
             decision = "finish"
         mark_queued(conn, queued, now=_now())
-    for shard_id in queued:
-        enqueue(shard_id)
+        # Sent before the commit (the shards themselves are committed already): a worker
+        # dying here rolls the marks back and the redelivered task queues them again (a
+        # duplicate message finds its shard leased or done); sent after it, a death in
+        # between would leave shards marked queued that no message carries. A worker that
+        # gets the message first waits on the marks' row locks, then claims the shard.
+        for shard_id in queued:
+            enqueue(shard_id)
     if decision == "failed":
         shard = failed[0]
         _fail(ctx, row, f"{shard.label} failed: {shard.failure_reason}")
     elif decision == "finish":
         _finish(ctx, row)
     return f"{decision}; queued {len(queued)} shard(s)"
+
+
+def _partition_due(shards: Sequence[ShardRow]) -> bool:
+    """Every extraction shard done, nothing failed, no load shard yet."""
+    extract = [shard for shard in shards if shard.stage == "extract"]
+    return (
+        bool(extract)
+        and all(shard.state == "done" for shard in extract)
+        and not any(shard.stage == "load" for shard in shards)
+    )
 
 
 def _locked(conn: sa.Connection, backfill_id: int) -> BackfillRow:
@@ -304,8 +328,9 @@ def run_shard(
             return {"shard": shard_id, "state": "gone"}
         row = get_backfill(conn, shard.backfill_id)
     if row.status != IN_PROGRESS or shard.state in ("done", "failed"):
-        if row.status == IN_PROGRESS:
-            advance(services, row.id, options, enqueue)
+        # A redelivered task whose shard is over: the worker may have died after the
+        # shard's commit but before (or inside) the step that followed it.
+        advance(services, row.id, options, enqueue)
         return {"shard": shard_id, "state": shard.state}
     with ctx.engine.begin() as conn:
         lease = claim_shard(

@@ -34,7 +34,7 @@ def create_celery_app(settings: Settings) -> Celery:
     app = Celery(
         "shopify_backfill",
         broker=settings.celery_broker_url,
-        backend=settings.celery_broker_url,
+        backend=result_backend(settings.celery_broker_url),
     )
     app.conf.update(
         task_serializer="json",
@@ -46,6 +46,11 @@ def create_celery_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         task_default_queue=settings.celery_queue,
+        # Redis hands an unacknowledged task to another worker only after this long; a
+        # killed worker's shard waits that long (RabbitMQ redelivers when the connection
+        # drops). It must exceed the longest task, or a running one is delivered twice
+        # (harmless: the shard's lease sends the copy to retry later).
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
     )
 
     cache: dict[str, Services] = {}
@@ -83,6 +88,13 @@ def create_celery_app(settings: Settings) -> Celery:
             raise task.retry(exc=busy, countdown=settings.lease_seconds / 2) from busy
 
     return app
+
+
+def result_backend(broker_url: str) -> str:
+    """Results in Redis with a Redis broker; over RabbitMQ, Celery's ``rpc://`` (the old
+    ``amqp`` backend is gone from Celery 5). Only ``backfill`` tests read results: the
+    job's state is in the database."""
+    return broker_url if broker_url.startswith(("redis://", "rediss://")) else "rpc://"
 
 
 def enqueue_backfill(app: Celery, backfill_id: int) -> Any:
