@@ -84,17 +84,23 @@ def snapshot(data: Path, backfill_id: int) -> dict[str, Any]:
         services.dispose()
 
 
-def start_workers(count: int, env: dict[str, str], folder: Path) -> list[subprocess.Popen[bytes]]:
-    return [
-        subprocess.Popen(
-            [*CLI_ENTRY, "worker", "--queues", env["SHOPIFY_BACKFILL_CELERY_QUEUE"]],
-            cwd=REPO,
-            env=env,
-            stdout=(folder / f"worker-{index}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for index in range(count)
-    ]
+def start_workers(
+    count: int, env: dict[str, str], folder: Path, *, first: int = 0
+) -> list[subprocess.Popen[bytes]]:
+    """``count`` worker processes on the env's queue, logging to ``worker-N.log``."""
+    workers = []
+    for index in range(first, first + count):
+        with (folder / f"worker-{index}.log").open("ab") as sink:
+            workers.append(
+                subprocess.Popen(
+                    [*CLI_ENTRY, "worker", "--queues", env["SHOPIFY_BACKFILL_CELERY_QUEUE"]],
+                    cwd=REPO,
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    return workers
 
 
 def wait_done(data: Path, backfill_id: int, folder: Path, timeout: float = 240) -> None:
