@@ -87,7 +87,8 @@ def snapshot(data: Path, backfill_id: int) -> dict[str, Any]:
 def start_workers(
     count: int, env: dict[str, str], folder: Path, *, first: int = 0
 ) -> list[subprocess.Popen[bytes]]:
-    """``count`` worker processes on the env's queue, logging to ``worker-N.log``."""
+    """``count`` worker processes on the env's queue, logging to ``worker-N.log``, each
+    ready to take tasks when this returns (so every one of them gets a share)."""
     workers = []
     for index in range(first, first + count):
         with (folder / f"worker-{index}.log").open("ab") as sink:
@@ -100,6 +101,13 @@ def start_workers(
                     stderr=subprocess.STDOUT,
                 )
             )
+    deadline = time.monotonic() + 90
+    for index in range(first, first + count):
+        log = folder / f"worker-{index}.log"
+        while "ready." not in log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker {index} did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
     return workers
 
 

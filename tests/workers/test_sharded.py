@@ -10,6 +10,8 @@ counts, report) plus the campaign sends.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,12 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from backfill.served import cli_env, serve_emulator
+from backfill.served import STORE_NOW, cli_env, serve_emulator
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.notify import list_notifications
 from shopify_backfill.backfill.runner import RunOptions, run_backfill
 from shopify_backfill.backfill.sharded import advance, run_shard
-from shopify_backfill.backfill.shards import list_shards
+from shopify_backfill.backfill.shards import ShardRow, list_shards
 from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.config import Settings
@@ -35,6 +37,7 @@ from shopify_backfill.wiring import build_services
 from shopify_backfill.wiring.jobs import job_options
 from shopify_backfill.wiring.services import Services
 from shopify_backfill.workers.celery_app import create_celery_app, enqueue_backfill
+from shopify_emulator.store import ShopStore
 
 from .sharding import (
     comparable,
@@ -52,13 +55,36 @@ pytestmark = pytest.mark.postgres
 BROKER = "redis://127.0.0.1:6379/12"
 
 
-def test_two_workers_give_the_single_process_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclass
+class _Compared:
+    expected: dict[str, Any]
+    actual: dict[str, Any]
+    shards: list[ShardRow]
+    view: dict[str, Any]
+    staged: int
+    sharded_url: str = ""
+    events: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+def _sharded_and_single(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    customers: int,
+    orders: int,
+    seed: int,
+    shards: int,
+    prepare: Callable[[Path], None] | None = None,
+) -> _Compared:
+    """The same shop backfilled by ``run_backfill`` in this process and by two worker
+    processes with ``shards`` slices, each into its own PostgreSQL database."""
     assert redis.Redis.from_url(BROKER, socket_timeout=2).ping()
     queue = f"shards-{secrets.token_hex(4)}"
+    if prepare is not None:
+        (tmp_path / "emu").mkdir()
+        prepare(tmp_path / "emu" / "shop.sqlite")
     with (
-        serve_emulator(tmp_path / "emu", customers=80, orders=400, seed=11) as served,
+        serve_emulator(tmp_path / "emu", customers=customers, orders=orders, seed=seed) as served,
         scratch_database() as reference_url,
         scratch_database() as sharded_url,
     ):
@@ -79,14 +105,12 @@ def test_two_workers_give_the_single_process_store(
             database_url=sharded_url,
             celery_broker_url=BROKER,
             celery_queue=queue,
-            shards="3",
+            shards=str(shards),
             lease_seconds="10",
         )
         workers = start_workers(2, env, tmp_path)
         try:
-            settings = Settings(
-                data_dir=sharded, celery_broker_url=BROKER, celery_queue=queue, shards=3
-            )
+            settings = Settings(data_dir=sharded, celery_broker_url=BROKER, celery_queue=queue)
             app = create_celery_app(settings)
             enqueue_backfill(app, row.id)
             app.close()
@@ -97,21 +121,127 @@ def test_two_workers_give_the_single_process_store(
         services = build_services(Settings(data_dir=sharded))
         try:
             with services.engine.connect() as conn:
-                shards = list_shards(conn, row.id)
-                view = read_status(conn, row.id)
-                staged = conn.exec_driver_sql("SELECT count(*) FROM shard_records").scalar_one()
+                compared = _Compared(
+                    expected,
+                    actual,
+                    list_shards(conn, row.id),
+                    read_status(conn, row.id),
+                    conn.exec_driver_sql("SELECT count(*) FROM shard_records").scalar_one(),
+                )
+                compared.events = [
+                    (str(user), time)
+                    for user, time in conn.exec_driver_sql(
+                        "SELECT a.name, e.time FROM custom_events e JOIN aliases a "
+                        "ON a.user_id = e.user_id AND a.label = 'shopify_customer_id'"
+                    )
+                ]
         finally:
             services.dispose()
+    return compared
+
+
+def test_two_workers_give_the_single_process_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _sharded_and_single(tmp_path, monkeypatch, customers=80, orders=400, seed=11, shards=3)
+    shards = run.shards
     assert [(s.stage, s.kind) for s in shards].count(("load", "records")) == 3
     assert {s.stage for s in shards} == {"extract", "load"}
     assert all(s.state == "done" for s in shards)
-    assert staged == 0, "the staged records are dropped once the backfill completed"
-    assert view["orders"]["done"] == view["orders"]["total"] > 0
-    assert len(view["shards"]) == len(shards)
+    assert run.staged == 0, "the staged records are dropped once the backfill completed"
+    assert run.view["orders"]["done"] == run.view["orders"]["total"] > 0
+    assert len(run.view["shards"]) == len(shards)
     for log in sorted(tmp_path.glob("worker-*.log")):
         assert "shopify_backfill.run_shard" in log.read_text(), f"{log.name} ran no shard"
-    found = differences(comparable(actual), comparable(expected))
+    found = differences(comparable(run.actual), comparable(run.expected))
     assert not found, "\n".join(found)
+
+
+SHARED_PHONE = "+16135550142"
+
+
+def _contended(customers: int, orders: int, seed: int) -> Callable[[Path], None]:
+    """A generated store edited so that every slice meets the same profiles: half the
+    customers share one phone (a household's, a till's), every guest order carries the
+    oldest customer's email and every other one the shared phone. (The generator already
+    draws buyers skewed towards its oldest customers, so one of them buys in every
+    slice.)"""
+
+    def build(path: Path) -> None:
+        store = ShopStore.generate(
+            path, customers=customers, orders=orders, seed=seed, now=STORE_NOW, plan="enterprise"
+        )
+        try:
+            conn = store.connection()
+            rows = conn.execute("SELECT id, doc FROM customers ORDER BY id").fetchall()
+            hot_email = store.codec.decode(rows[0][1])["email"]
+            for customer_id, blob in rows[: len(rows) // 2]:
+                doc = store.codec.decode(blob)
+                doc["phone"] = SHARED_PHONE
+                doc["defaultPhoneNumber"] = {
+                    **(doc.get("defaultPhoneNumber") or {}),
+                    "phoneNumber": SHARED_PHONE,
+                }
+                conn.execute(
+                    "UPDATE customers SET phone = ?, doc = ? WHERE id = ?",
+                    (SHARED_PHONE, store.codec.encode(doc), customer_id),
+                )
+            guests = conn.execute(
+                "SELECT id, doc FROM orders WHERE customer_id IS NULL ORDER BY id"
+            ).fetchall()
+            for number, (order_id, blob) in enumerate(guests):
+                doc = store.codec.decode(blob)
+                doc["email"] = hot_email
+                if number % 2:
+                    doc["phone"] = SHARED_PHONE
+                conn.execute(
+                    "UPDATE orders SET email = ?, phone = ?, doc = ? WHERE id = ?",
+                    (doc["email"], doc.get("phone"), store.codec.encode(doc), order_id),
+                )
+            conn.commit()
+            assert len(guests) >= 10, "the store needs guest orders to share the email"
+        finally:
+            store.close()
+
+    return build
+
+
+def test_shards_that_share_profiles_give_the_single_process_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every slice meets the same profiles (``_contended``): the store must still be the
+    single process's, with no deadlock or retry surfacing. The partition puts what is
+    linked into one load shard, so the load shards themselves never contend."""
+    run = _sharded_and_single(
+        tmp_path,
+        monkeypatch,
+        customers=12,
+        orders=700,
+        seed=7,
+        shards=4,
+        prepare=_contended(12, 700, 7),
+    )
+    order_slices = [s for s in run.shards if s.stage == "extract" and s.kind == "orders"]
+    assert len(order_slices) == 4
+    per_customer: dict[str, set[int]] = {}
+    for customer, time in run.events:
+        for index, piece in enumerate(order_slices):
+            if (
+                piece.slice_start
+                and piece.slice_end
+                and piece.slice_start <= time < piece.slice_end
+            ):
+                per_customer.setdefault(customer, set()).add(index)
+    assert any(len(slices) == 4 for slices in per_customer.values()), (
+        "some customer must have orders in every slice"
+    )
+    loads = [s.expected or 0 for s in run.shards if s.stage == "load"]
+    assert max(loads) > sum(loads) / 2, f"the shared keys link most records: {loads}"
+    found = differences(comparable(run.actual), comparable(run.expected))
+    assert not found, "\n".join(found)
+    logs = "".join(path.read_text() for path in tmp_path.glob("worker-*.log"))
+    assert "Traceback" not in logs and "batch retried" not in logs
+    assert all(s.attempts == 1 for s in run.shards), "no shard had to run twice"
 
 
 class _RefusesFirstBatch(EmbeddedDestination):
