@@ -7,6 +7,7 @@ exit code, never a traceback.
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -91,3 +92,7 @@ def test_one_job_at_a_time_runs_in_the_solo_pool_more_in_prefork_children() -> N
     assert many[1:3] == ["--pool=prefork", "--concurrency=4"]
     assert many[many.index("-Q") + 1] == "a,b"
     assert many[-2:] == ["--hostname", "w1@%h"]
+    assert solo[-2:] == ["--hostname", f"backfill{os.getpid()}@%h"], (
+        "two workers of one machine must not share Celery's default name (RabbitMQ refuses "
+        "the second one's control queue)"
+    )

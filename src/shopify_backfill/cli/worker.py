@@ -81,8 +81,10 @@ def worker_arguments(
         "--without-gossip",
         "--without-mingle",
     ]
-    if hostname:
-        arguments += ["--hostname", hostname]
+    # Celery's default name is celery@host for every worker of a machine; on RabbitMQ the
+    # second one then dies on its control queue ("cannot obtain exclusive access to
+    # locked queue celery@host.celery.pidbox"). The process id keeps them apart.
+    arguments += ["--hostname", hostname or f"backfill{os.getpid()}@%h"]
     return arguments
 
 
@@ -103,7 +105,8 @@ def worker(
     ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
     hostname: Annotated[
-        str | None, typer.Option(help="Worker name, e.g. worker1@%h (Celery's default if unset).")
+        str | None,
+        typer.Option(help="Worker name, e.g. worker1@%h (default: backfill<pid>@<host>)."),
     ] = None,
 ) -> None:
     """Start a Celery worker that runs the backfill jobs queued on the broker."""
