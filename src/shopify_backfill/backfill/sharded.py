@@ -515,22 +515,7 @@ def _partition(
         keys.append(msgspec.json.decode(staged.identity_keys, type=list[str]))
     parts = max(1, min(plan.sharded, len(ids)))
     placed = assign_partitions(conn, row.workspace_id, keys, parts)
-    update = (
-        sa.update(shard_records)
-        .where(
-            shard_records.c.backfill_id == row.id,
-            shard_records.c.shard_id == sa.bindparam("b_shard"),
-            shard_records.c.seq == sa.bindparam("b_seq"),
-        )
-        .values(load_shard=sa.bindparam("b_part"))
-    )
-    conn.execute(
-        update,
-        [
-            {"b_shard": shard_id, "b_seq": seq, "b_part": part}
-            for (shard_id, seq), part in zip(ids, placed, strict=True)
-        ],
-    )
+    _record_partitions(conn, row.id, ids, placed)
     sizes = [0] * parts
     for part in placed:
         sizes[part] += 1
@@ -541,6 +526,51 @@ def _partition(
         now=_now(),
     )
     return [shard for shard in list_shards(conn, row.id) if shard.stage == "load"]
+
+
+PARTITION_CHUNK: Final = 50_000
+"""Records whose load shard one statement sets."""
+
+
+def _record_partitions(
+    conn: sa.Connection, backfill_id: int, ids: Sequence[tuple[int, int]], placed: Sequence[int]
+) -> None:
+    """Set ``load_shard`` on every staged record: on PostgreSQL one ``UPDATE ... FROM
+    unnest(...)`` per 50,000 records (a statement per record cost seconds per 100,000)."""
+    if conn.dialect.name != "postgresql":
+        update = (
+            sa.update(shard_records)
+            .where(
+                shard_records.c.backfill_id == backfill_id,
+                shard_records.c.shard_id == sa.bindparam("b_shard"),
+                shard_records.c.seq == sa.bindparam("b_seq"),
+            )
+            .values(load_shard=sa.bindparam("b_part"))
+        )
+        rows = [
+            {"b_shard": shard_id, "b_seq": seq, "b_part": part}
+            for (shard_id, seq), part in zip(ids, placed, strict=True)
+        ]
+        if rows:
+            conn.execute(update, rows)
+        return
+    statement = sa.text(
+        "UPDATE shard_records AS r SET load_shard = v.part "
+        "FROM unnest(CAST(:shards AS bigint[]), CAST(:seqs AS bigint[]), "
+        "CAST(:parts AS integer[])) AS v(shard_id, seq, part) "
+        "WHERE r.backfill_id = :backfill AND r.shard_id = v.shard_id AND r.seq = v.seq"
+    )
+    for start in range(0, len(ids), PARTITION_CHUNK):
+        chunk = ids[start : start + PARTITION_CHUNK]
+        conn.execute(
+            statement,
+            {
+                "backfill": backfill_id,
+                "shards": [shard_id for shard_id, _ in chunk],
+                "seqs": [seq for _, seq in chunk],
+                "parts": list(placed[start : start + PARTITION_CHUNK]),
+            },
+        )
 
 
 # -- load ----------------------------------------------------------------------------------
