@@ -151,6 +151,7 @@ def create_emulator_app(
         Route("/emulator/faults", set_faults, methods=["POST", "GET"]),
         Route("/emulator/tokens", mint_token, methods=["POST"]),
         Route("/emulator/tokens/revoke", revoke_token, methods=["POST"]),
+        Route("/emulator/stats", answer_stats, methods=["GET"]),
         Route(DOWNLOAD_ROUTE, download, methods=["GET", "HEAD"]),
     ]
 
@@ -219,7 +220,16 @@ async def graphql_endpoint(request: Request) -> Response:
         str(request.base_url),
         served,
     )
+    runtime.answers.add("graphql", throttled=_throttled(result))
     return json_response(result, 200, headers)
+
+
+def _throttled(body: dict[str, Any]) -> bool:
+    errors = body.get("errors")
+    return isinstance(errors, list) and any(
+        isinstance(error, dict) and error.get("extensions", {}).get("code") == "THROTTLED"
+        for error in errors
+    )
 
 
 def _graphql_body(content_type: str, raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
@@ -453,6 +463,14 @@ async def set_faults(request: Request) -> Response:
         return json_response({"errors": f"invalid fault plan: {error}"}, 422)
     runtime.faults.replace(plan)
     return json_response(plan.model_dump(mode="json"))
+
+
+async def answer_stats(request: Request) -> Response:
+    """Requests answered and throttled so far, per API (read-only; admin header)."""
+    runtime = runtime_of(request)
+    if not _admin_ok(request):
+        return json_response({"errors": "X-Emulator-Admin header missing or wrong"}, 403)
+    return json_response(runtime.answers.as_json())
 
 
 async def mint_token(request: Request) -> Response:

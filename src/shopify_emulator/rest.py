@@ -117,7 +117,9 @@ def guarded(scope: str | None, work: Work) -> Callable[[Request], Awaitable[Resp
             "X-Shopify-Shop-Api-Call-Limit": f"{min(size, math.ceil(level))}/{size}",
             "X-Shopify-API-Version": served,
         }
-        if runtime.faults.plan.force_throttle or not accepted:
+        throttled = runtime.faults.plan.force_throttle or not accepted
+        runtime.answers.add("rest", throttled=throttled)
+        if throttled:
             headers["Retry-After"] = f"{max(wait, 1.0):.1f}"
             headers["X-Shopify-Shop-Api-Call-Limit"] = f"{size}/{size}"
             return json_body(REST_THROTTLED, 429, headers)

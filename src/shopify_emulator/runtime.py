@@ -19,7 +19,7 @@ from shopify_emulator.config import EmulatorConfig
 from shopify_emulator.executor import Executor
 from shopify_emulator.faults import FaultInjector
 from shopify_emulator.store import ShopStore
-from shopify_emulator.throttle import Clock, CostBuckets, RequestBuckets
+from shopify_emulator.throttle import AnswerTally, Clock, CostBuckets, RequestBuckets
 from shopify_emulator.tokens import Grant, TokenStore
 from shopify_emulator.versions import VersionSet, configured_versions, versions_at
 
@@ -46,6 +46,8 @@ class EmulatorRuntime:
     plan: str = field(default="standard")
     documents: dict[str, tuple[DocumentNode, list[GraphQLError]]] = field(default_factory=dict)
     """Parsed and validated documents by query text (see ``checked_document``)."""
+    answers: AnswerTally = field(default_factory=AnswerTally)
+    """Authenticated Admin API requests answered and refused by the bucket (``/emulator/stats``)."""
 
     def checked_document(self, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
         """The parsed document and its validation errors; ``GraphQLError`` on bad syntax.

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from shopify_emulator.config import Plan
 
@@ -147,3 +148,37 @@ class RequestBuckets:
                 return False, bucket.available, wait
             bucket.available += 1
             return True, bucket.available, 0.0
+
+
+Api = Literal["graphql", "rest"]
+
+
+class AnswerTally:
+    """Admin API requests answered and how many of them the bucket refused, per API.
+
+    Read-only for clients (``GET /emulator/stats``): a test of many workers sharing one
+    shop's budget reads it to show their pacing kept every request under the bucket,
+    which no client-side count can show (a client does not see another's THROTTLED).
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {
+            "graphql": 0,
+            "graphql_throttled": 0,
+            "rest": 0,
+            "rest_throttled": 0,
+        }
+        self._lock = threading.Lock()
+
+    def add(self, api: Api, *, throttled: bool) -> None:
+        with self._lock:
+            self._counts[api] += 1
+            if throttled:
+                self._counts[f"{api}_throttled"] += 1
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {
+                api: {"answered": self._counts[api], "throttled": self._counts[f"{api}_throttled"]}
+                for api in ("graphql", "rest")
+            }

@@ -51,7 +51,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_emulator(folder: Path, *, customers: int, orders: int, seed: int) -> Iterator[Served]:
+def serve_emulator(
+    folder: Path,
+    *,
+    customers: int,
+    orders: int,
+    seed: int,
+    token: str = TOKEN,
+    plan: str = "enterprise",
+) -> Iterator[Served]:
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = (folder / "emulator.log").open("wb")
@@ -71,9 +79,9 @@ def serve_emulator(folder: Path, *, customers: int, orders: int, seed: int) -> I
             "--seed",
             str(seed),
             "--token",
-            TOKEN,
+            token,
             "--plan",
-            "enterprise",
+            plan,
             "--now",
             STORE_NOW.isoformat(),
         ],
@@ -94,7 +102,7 @@ def serve_emulator(folder: Path, *, customers: int, orders: int, seed: int) -> I
                         "emulator did not start: " + (folder / "emulator.log").read_text()
                     ) from None
                 time.sleep(0.1)
-        yield Served(api_url=base, token=TOKEN)
+        yield Served(api_url=base, token=token)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -110,8 +118,10 @@ def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def connect_served(data_dir: Path, served: Served, *, now: datetime = STORE_NOW) -> BackfillRow:
-    """Connect the served shop to the default workspace of ``data_dir`` as of ``now``."""
+def connect_served(
+    data_dir: Path, served: Served, *, now: datetime = STORE_NOW, workspace: str = "default"
+) -> BackfillRow:
+    """Connect the served shop to a new ``workspace`` of ``data_dir`` as of ``now``."""
     services = build_services(Settings(data_dir=data_dir))
     try:
         token = SecretStr(served.token)
@@ -122,7 +132,7 @@ def connect_served(data_dir: Path, served: Served, *, now: datetime = STORE_NOW)
             api_version=services.settings.api_version,
         )
         with services.engine.begin() as conn:
-            workspace_id = create_workspace(conn, "default", notification_emails=list(RECIPIENTS))
+            workspace_id = create_workspace(conn, workspace, notification_emails=list(RECIPIENTS))
             save_connection(
                 conn,
                 services.cipher,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from emulator_fixtures import EmulatorHandle
+from typing import Any
+
+from emulator_fixtures import ADMIN_SECRET, EmulatorHandle
 from shopify_emulator.throttle import CostBuckets, ManualClock, RequestBuckets
 
 pytest_plugins = ["emulator_fixtures"]
@@ -129,3 +131,37 @@ def test_plan_sets_bucket_size(emulator: EmulatorHandle) -> None:
     status = body["extensions"]["cost"]["throttleStatus"]
     assert (status["maximumAvailable"], status["restoreRate"]) == (2_000, 100)
     assert status["currentlyAvailable"] == 1_999
+
+
+def _stats(emulator: EmulatorHandle, **headers: str) -> Any:
+    with emulator.client() as client:
+        return client.get("/emulator/stats", headers=headers)
+
+
+def test_stats_count_answers_and_throttled_ones_per_api(emulator: EmulatorHandle) -> None:
+    assert _stats(emulator).status_code == 403, "the admin secret is required"
+    admin = {"X-Emulator-Admin": ADMIN_SECRET}
+    before = _stats(emulator, **admin).json()
+    assert before == {
+        "graphql": {"answered": 0, "throttled": 0},
+        "rest": {"answered": 0, "throttled": 0},
+    }
+    sent = 0
+    with emulator.client() as client:
+        for _ in range(30):
+            body = client.post(emulator.graphql_path, json={"query": EXPENSIVE}).json()
+            sent += 1
+            if "errors" in body:
+                break
+        rest_path = f"/admin/api/{emulator.api_version}/shop.json"
+        assert client.get(rest_path).status_code == 200
+        emulator.set_faults(force_throttle=True)
+        assert client.get(rest_path).status_code == 429
+    counted = _stats(emulator, **admin).json()
+    assert counted == {
+        "graphql": {"answered": sent, "throttled": 1},
+        "rest": {"answered": 2, "throttled": 1},
+    }
+    with emulator.client("shpat_not_a_token") as client:
+        assert client.post(emulator.graphql_path, json={"query": EXPENSIVE}).status_code == 401
+    assert _stats(emulator, **admin).json() == counted, "refused tokens are not answers"
