@@ -60,7 +60,8 @@ from shopify_backfill.wiring import build_services
 from shopify_backfill.workers.celery_app import create_celery_app, enqueue_backfill
 from shopify_emulator.config import EmulatorConfig
 
-from .test_sharded import BROKER, _stop, _workers, scratch_database
+from .sharding import scratch_database, start_workers, stop_workers
+from .test_sharded import BROKER
 
 pytestmark = pytest.mark.postgres
 
@@ -211,7 +212,7 @@ def test_twenty_small_stores_and_a_large_one_all_complete_fairly_and_unthrottled
         for store, shop in zip(small, served[1:], strict=True):
             outcomes.append(Outcome(store, connect(data, shop, url, store.name).id))
         connected = time.monotonic()
-        workers = _workers(2, env, tmp_path)
+        workers = start_workers(2, env, tmp_path)
         try:
             app = create_celery_app(
                 Settings(data_dir=data, celery_broker_url=BROKER, celery_queue=queue)
@@ -222,7 +223,7 @@ def test_twenty_small_stores_and_a_large_one_all_complete_fairly_and_unthrottled
             most_in_flight = wait_all(data, outcomes, first.id, tmp_path)
             ran = time.monotonic()
         finally:
-            _stop(workers)
+            stop_workers(workers)
         stats = {
             store.name: emulator_stats(shop) for store, shop in zip(stores, served, strict=True)
         }

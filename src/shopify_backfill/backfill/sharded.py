@@ -184,44 +184,10 @@ def advance(services: JobServices, backfill_id: int, options: RunOptions, enqueu
         except Exception as error:
             _fail(ctx, row, describe(error) + remedy(error, row.shop_domain))
             return "planning failed"
-    with ctx.engine.begin() as conn:
-        row = _locked(conn, backfill_id)
-        shards = list_shards(conn, backfill_id)
-        extract = [shard for shard in shards if shard.stage == "extract"]
-        if row.status == IN_PROGRESS and _partition_due(shards):
-            # Committed on its own, before any load shard is queued: a queued shard must
-            # exist for the worker that receives it.
-            _partition(ctx, conn, row, extract)
-            _set_phase(conn, row, "loading_orders", list_shards(conn, backfill_id))
     queued: list[int] = []
-    decision = "waiting"
-    with ctx.engine.begin() as conn:
-        row = _locked(conn, backfill_id)
-        if row.status != IN_PROGRESS:
-            return f"nothing to do: the backfill is {row.status}"
-        shards = list_shards(conn, backfill_id)
-        failed = [shard for shard in shards if shard.state == "failed"]
-        extract = [shard for shard in shards if shard.stage == "extract"]
-        load = [shard for shard in shards if shard.stage == "load"]
-        parallelism = services.settings.shard_parallelism
-        if failed:
-            decision = "failed"
-        elif any(shard.state != "done" for shard in extract):
-            queued = _next(extract, parallelism)
-            _set_phase(conn, row, "extracting_orders", shards)
-        elif any(shard.state != "done" for shard in load):
-            queued = _next(load, parallelism)
-            _set_phase(conn, row, "loading_orders", shards)
-        else:
-            decision = "finish"
-        mark_queued(conn, queued, now=_now())
-        # Sent before the commit (the shards themselves are committed already): a worker
-        # dying here rolls the marks back and the redelivered task queues them again (a
-        # duplicate message finds its shard leased or done); sent after it, a death in
-        # between would leave shards marked queued that no message carries. A worker that
-        # gets the message first waits on the marks' row locks, then claims the shard.
-        for shard_id in queued:
-            enqueue(shard_id)
+    decision = "partitioned"
+    while decision == "partitioned":
+        queued, decision, failed = _decide(ctx, backfill_id)
     if decision == "failed":
         shard = failed[0]
         _fail(ctx, row, f"{shard.label} failed: {shard.failure_reason}")
@@ -230,14 +196,48 @@ def advance(services: JobServices, backfill_id: int, options: RunOptions, enqueu
     return f"{decision}; queued {len(queued)} shard(s)"
 
 
-def _partition_due(shards: Sequence[ShardRow]) -> bool:
-    """Every extraction shard done, nothing failed, no load shard yet."""
-    extract = [shard for shard in shards if shard.stage == "extract"]
-    return (
-        bool(extract)
-        and all(shard.state == "done" for shard in extract)
-        and not any(shard.stage == "load" for shard in shards)
-    )
+def _decide(ctx: _Context, backfill_id: int) -> tuple[list[int], str, list[ShardRow]]:
+    """One locked look at the shards: queue what is pending, or partition (committed on
+    its own, and the caller looks again), or say "failed" / "finish" / "waiting".
+
+    The partition is decided in the same transaction as everything else: decided in an
+    earlier one, a shard finishing in between would let this one see every extraction
+    done and no load shard, i.e. nothing left, and finish an empty backfill."""
+    queued: list[int] = []
+    with ctx.engine.begin() as conn:
+        row = _locked(conn, backfill_id)
+        if row.status != IN_PROGRESS:
+            return [], "over", []
+        shards = list_shards(conn, backfill_id)
+        failed = [shard for shard in shards if shard.state == "failed"]
+        extract = [shard for shard in shards if shard.stage == "extract"]
+        load = [shard for shard in shards if shard.stage == "load"]
+        parallelism = ctx.services.settings.shard_parallelism
+        if failed:
+            return [], "failed", failed
+        if any(shard.state != "done" for shard in extract):
+            queued = _next(extract, parallelism)
+            _set_phase(conn, row, "extracting_orders", shards)
+        elif not load:
+            # Committed before any load shard is queued: a queued shard must exist for
+            # the worker that receives it.
+            _partition(ctx, conn, row, extract)
+            _set_phase(conn, row, "loading_orders", list_shards(conn, backfill_id))
+            return [], "partitioned", []
+        elif any(shard.state != "done" for shard in load):
+            queued = _next(load, parallelism)
+            _set_phase(conn, row, "loading_orders", shards)
+        else:
+            return [], "finish", []
+        mark_queued(conn, queued, now=_now())
+        # Sent before the commit (the shards themselves are committed already): a worker
+        # dying here rolls the marks back and the redelivered task queues them again (a
+        # duplicate message finds its shard leased or done); sent after it, a death in
+        # between would leave shards marked queued that no message carries. A worker that
+        # gets the message first waits on the marks' row locks, then claims the shard.
+        for shard_id in queued:
+            ctx.enqueue(shard_id)
+    return queued, "waiting", []
 
 
 def _locked(conn: sa.Connection, backfill_id: int) -> BackfillRow:
@@ -684,6 +684,16 @@ def _finish(ctx: _Context, row: BackfillRow) -> None:
             )
         with ctx.engine.begin() as conn:
             shards = list_shards(conn, row.id)
+            loads = [shard for shard in shards if shard.stage == "load"]
+            if not loads or any(shard.state != "done" for shard in shards):
+                # Never complete what is not all loaded; give the lease back.
+                log.error("backfill %s: finish asked before every shard was done", row.id)
+                conn.execute(
+                    sa.update(backfills)
+                    .where(backfills.c.id == row.id, backfills.c.lease_owner == owner)
+                    .values(lease_owner=None, lease_expires_at=None)
+                )
+                return
             total = LoadCounts()
             for shard in shards:
                 if shard.stage == "load":
