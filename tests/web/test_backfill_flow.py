@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from shopify_backfill.backfill import requests
-from shopify_backfill.backfill.tables import backfills, notifications
+from shopify_backfill.backfill.shards import NewShard, add_shards
+from shopify_backfill.backfill.tables import backfill_shards, backfills, notifications
 from shopify_backfill.campaigns import list_campaigns
 
 from .conftest import User, Web
@@ -250,3 +251,50 @@ def test_backfill_orphaned_by_a_restart_is_offered_for_resume(web: Web) -> None:
     web.wait()
     done = web.alice.get(f"/api/v1/stores/{store['id']}").json()["backfill"]
     assert done["status"] == "completed"
+
+
+def test_a_sharded_backfill_shows_its_parts_while_they_read_shopify(web: Web) -> None:
+    """Sharded runs load nothing until every slice is read: the page says how far the
+    reading got (the figures come from the shard rows the workers keep)."""
+    web.connect(web.alice)
+    now = NOW()
+    start, middle = now - timedelta(days=90), now - timedelta(days=45)
+    with web.services.engine.begin() as conn:
+        row = requests.open_backfill(
+            conn, workspace_id=web.alice.workspace_id, shop_domain=web.shop.domain, now=now
+        )
+        requests.start(conn, row, now=now)
+        add_shards(
+            conn,
+            row.id,
+            [
+                NewShard("extract", "customers", 0, start, now, 120),
+                NewShard("extract", "orders", 0, start, middle, 900),
+                NewShard("extract", "orders", 1, middle, now, 1100),
+            ],
+            now=now,
+        )
+        conn.execute(
+            sa.update(backfill_shards)
+            .where(backfill_shards.c.backfill_id == row.id, backfill_shards.c.kind == "customers")
+            .values(state="done", done=120)
+        )
+        conn.execute(
+            sa.update(backfill_shards)
+            .where(backfill_shards.c.backfill_id == row.id, backfill_shards.c.position == 0)
+            .where(backfill_shards.c.kind == "orders")
+            .values(state="running", done=1234)
+        )
+    view = web.alice.get(f"/api/v1/backfills/{row.id}").json()
+    assert view["parallel"] == {
+        "parts": 3,
+        "parts_done": 1,
+        "running": 1,
+        "read": {"customers": 120, "orders": 1234},
+    }
+    assert [shard["state"] for shard in view["shards"]] == ["done", "running", "pending"]
+    page = web.alice.get(f"/backfills/{row.id}").text
+    assert (
+        "Split into 3 parts run side by side: 1 done, 1 running; 120 customers and 1,234 "
+        "orders read from Shopify so far."
+    ) in page

@@ -75,6 +75,14 @@ def read_status(
             kind: sum(shard.done for shard in extract if shard.kind == kind)
             for kind in ("customers", "orders")
         }
+        # What a person reads while the slices are still being read (nothing is loaded
+        # yet, so the bars stay at zero): how much came from Shopify, how many parts.
+        view["parallel"] = {
+            "parts": len(shards),
+            "parts_done": sum(1 for shard in shards if shard.state == "done"),
+            "running": sum(1 for shard in shards if shard.state == "running"),
+            "read": view["extracted"],
+        }
     view["report"] = row.report
     view["emails"] = [
         {

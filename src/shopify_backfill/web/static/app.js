@@ -55,6 +55,11 @@ function showProgress(section, view) {
   set("[data-rate]", view.records_per_second === null ? "measuring…" : `${view.records_per_second} records/s`);
   set("[data-eta]", formatDuration(view.eta_seconds));
   set("[data-points]", formatNumber(view.data_points));
+  const parallel = view.parallel;
+  set("[data-parallel]", parallel
+    ? `Split into ${formatNumber(parallel.parts)} parts run side by side: ${formatNumber(parallel.parts_done)} done, ` +
+      `${formatNumber(parallel.running)} running; ${formatNumber(parallel.read.customers)} customers and ` +
+      `${formatNumber(parallel.read.orders)} orders read from Shopify so far.` : "");
   const bulk = view.bulk;
   set("[data-bulk]", bulk && view.phase.startsWith("extracting")
     ? `Shopify is preparing the ${bulk.kind} file: ${bulk.status} (${formatNumber(bulk.objects)} objects).` : "");
