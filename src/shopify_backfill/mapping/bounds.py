@@ -82,12 +82,38 @@ def bounded_properties(
     properties: Mapping[str, Any], what: str, notes: list[str]
 ) -> dict[str, Any]:
     """Event or purchase properties with every string made storable and bounded."""
+    try:
+        return _bound_fast(dict(properties))  # type: ignore[no-any-return]
+    except _TooLongError:
+        pass  # rare: the careful walk below names each cut value's path
     cuts: list[str] = []
     result = _bound(dict(properties), "", cuts)
     if cuts:
         shown = ", ".join(cuts[:5]) + (f" and {len(cuts) - 5:,} more" if len(cuts) > 5 else "")
         notes.append(f"{what} properties cut to {PROPERTY_TEXT:,} characters: {shown}")
     return result  # type: ignore[no-any-return]
+
+
+class _TooLongError(Exception):
+    """A property string exceeds the bound: redo the walk with paths, for the note."""
+
+
+def _bound_fast(value: Any) -> Any:
+    """``_bound`` without the paths, which only a cut needs: building a path string for
+    each of the ~75 values of an order was most of what bounding cost (profile: 3.6 s of
+    mapping's 6 s at 45,000 orders). Gives the very same result when nothing is cut."""
+    if isinstance(value, str):
+        text = storable(value)
+        if len(text) > PROPERTY_TEXT:
+            raise _TooLongError
+        return text
+    if isinstance(value, dict):
+        return {
+            storable(str(key))[:PROPERTY_TEXT]: _bound_fast(item) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_bound_fast(item) for item in value]
+    return value
 
 
 def _bound(value: Any, path: str, cuts: list[str]) -> Any:
