@@ -134,6 +134,12 @@ def staging_path(services: JobServices, backfill_id: int) -> Path:
     return services.settings.data_dir / "staging" / f"backfill-{backfill_id}.sqlite"
 
 
+def drop_staging_file(path: Path) -> None:
+    """A bulk staging file and SQLite's companions (WAL, shared memory, journal)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def interrupted_reason(shop_domain: str) -> str:
     return (
         f"{INTERRUPTED_PREFIX} after the last committed batch; nothing is lost, resume it "
@@ -515,6 +521,4 @@ class _Run:
 
     def _drop_staging(self) -> None:
         """The staged bulk file is only needed until completion."""
-        path = staging_path(self.services, self.row.id)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        drop_staging_file(staging_path(self.services, self.row.id))

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 
 from shopify_backfill.backfill.completion import complete_backfill, record_failure
 from shopify_backfill.backfill.errors import BackfillBusy, BackfillStateError, LeaseLost
-from shopify_backfill.backfill.ports import JobServices
+from shopify_backfill.backfill.ports import Destination, JobServices
 from shopify_backfill.backfill.preview import choose_mode
 from shopify_backfill.backfill.remedies import remedy
 from shopify_backfill.backfill.runner import (
@@ -48,10 +48,10 @@ from shopify_backfill.backfill.runner import (
     counts_from,
     deliver_and_finish,
     describe,
+    drop_staging_file,
 )
 from shopify_backfill.backfill.shards import (
     LOAD_KIND,
-    SHARDED_MARK,
     LoadCheckpoint,
     NewShard,
     ShardLease,
@@ -116,7 +116,7 @@ class ShardPlan(msgspec.Struct):
 def shard_count(settings: Settings, orders_in_window: int | None) -> int:
     """Slices per stream: the setting, or one per ``shard_orders`` orders (2 to 16)."""
     if settings.shards > 0:
-        return int(settings.shards)
+        return settings.shards
     orders = orders_in_window or 0
     return max(2, min(16, -(-orders // settings.shard_orders)))
 
@@ -381,10 +381,12 @@ def _staging_path(ctx: _Context, shard: ShardRow) -> Path:
 
 
 def _fresh_checkpoint(mode: ExtractionMode, kind: str) -> ExtractionCheckpoint:
-    checkpoint = ExtractionCheckpoint(mode=mode)
-    other: Kind = "orders" if kind == "customers" else "customers"
-    setattr(checkpoint, other, StreamCheckpoint(done=True))
-    return checkpoint
+    """A checkpoint of one stream: the other one is marked done, so it is never read."""
+    return ExtractionCheckpoint(
+        mode=mode,
+        customers=StreamCheckpoint(done=kind != "customers"),
+        orders=StreamCheckpoint(done=kind != "orders"),
+    )
 
 
 def _extract(ctx: _Context, row: BackfillRow, shard: ShardRow, lease: ShardLease) -> None:
@@ -431,8 +433,7 @@ def _extract(ctx: _Context, row: BackfillRow, shard: ShardRow, lease: ShardLease
                 save_shard(
                     conn, lease, now=_now(), checkpoint=batch.checkpoint.encode().decode(), done=seq
                 )
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{staging}{suffix}").unlink(missing_ok=True)
+    drop_staging_file(staging)
 
 
 def _number(gid: str) -> int:
@@ -610,34 +611,20 @@ def _load(ctx: _Context, row: BackfillRow, shard: ShardRow, lease: ShardLease) -
             return
         records = [_decode(item.record_type, item.body) for item in staged]
         last = staged[-1]
-        done = replace_checkpoint(
-            checkpoint,
+        customers = sum(1 for item in staged if item.kind_rank == 0)
+        done = LoadCheckpoint(
             after=(last.kind_rank, last.sort_time, last.num_id, last.shard_id, last.seq),
-            customers=sum(1 for item in staged if item.kind_rank == 0),
-            orders=sum(1 for item in staged if item.kind_rank == 1),
+            customers=checkpoint.customers + customers,
+            orders=checkpoint.orders + len(staged) - customers,
         )
         counts = _write_batch(ctx, lease, destination, load_ctx, records, counts, done)
         checkpoint = done
 
 
-def replace_checkpoint(
-    checkpoint: LoadCheckpoint,
-    *,
-    after: tuple[int, str, int, int, int],
-    customers: int,
-    orders: int,
-) -> LoadCheckpoint:
-    return LoadCheckpoint(
-        after=after,
-        customers=checkpoint.customers + customers,
-        orders=checkpoint.orders + orders,
-    )
-
-
 def _write_batch(
     ctx: _Context,
     lease: ShardLease,
-    destination: Any,
+    destination: Destination,
     load_ctx: LoadContext,
     records: Sequence[SourceRecord],
     counts: LoadCounts,
@@ -735,13 +722,3 @@ def _fail(ctx: _Context, row: BackfillRow, reason: str) -> None:
         return
     record_failure(ctx.engine, lease, row, progress, reason)
     deliver_and_finish(ctx.services, row.id, mailer=ctx.options.mailer)
-
-
-__all__ = [
-    "SHARDED_MARK",
-    "advance",
-    "is_sharded",
-    "run_shard",
-    "shard_progress",
-    "wants_shards",
-]

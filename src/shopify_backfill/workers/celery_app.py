@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from celery import Celery
 
 from shopify_backfill.backfill.errors import BackfillBusy
-from shopify_backfill.backfill.runner import run_backfill
+from shopify_backfill.backfill.runner import RunOptions, run_backfill
 from shopify_backfill.backfill.sharded import advance, run_shard, wants_shards
 from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.config import Settings
@@ -53,12 +53,14 @@ def create_celery_app(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
     )
 
-    cache: dict[str, Services] = {}
+    cache: dict[str, tuple[Services, RunOptions]] = {}
 
-    def services() -> Services:
-        """One engine per worker process, built lazily (after the fork of a pool child)."""
+    def services() -> tuple[Services, RunOptions]:
+        """One engine and one set of run options (the shared pacer's Redis client among
+        them) per worker process, built lazily, after the fork of a pool child."""
         if "services" not in cache:
-            cache["services"] = build_services(settings)
+            built = build_services(settings)
+            cache["services"] = (built, job_options(built))
         return cache["services"]
 
     def enqueue_shard(shard_id: int) -> None:
@@ -66,8 +68,7 @@ def create_celery_app(settings: Settings) -> Celery:
 
     @app.task(name=TASK_NAME, bind=True, max_retries=20)  # type: ignore[untyped-decorator]
     def run_backfill_task(task: Any, backfill_id: int) -> dict[str, Any]:
-        built = services()
-        options = job_options(built)
+        built, options = services()
         try:
             with built.engine.connect() as conn:
                 row = get_backfill(conn, backfill_id)
@@ -81,9 +82,9 @@ def create_celery_app(settings: Settings) -> Celery:
 
     @app.task(name=SHARD_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
     def run_shard_task(task: Any, shard_id: int) -> dict[str, Any]:
-        built = services()
+        built, options = services()
         try:
-            return run_shard(built, shard_id, job_options(built), enqueue_shard)
+            return run_shard(built, shard_id, options, enqueue_shard)
         except BackfillBusy as busy:
             raise task.retry(exc=busy, countdown=settings.lease_seconds / 2) from busy
 
