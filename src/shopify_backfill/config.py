@@ -151,6 +151,27 @@ class Settings(BaseSettings):
         "may be the Celery broker's Redis (keys are prefixed). Unset: each process paces "
         "itself, which is right for one process per shop.",
     )
+    braze_requests_per_window: int = Field(
+        default=3000,
+        ge=1,
+        description="Braze `/users/track` requests allowed per `BRAZE_WINDOW_SECONDS` for "
+        "the whole deployment (Braze's default: 3,000 per 3 s per workspace).",
+    )
+    braze_window_seconds: float = Field(
+        default=3.0, gt=0, description="The Braze rate limit's window, in seconds."
+    )
+    braze_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Braze requests one process keeps in flight; a worker killed mid-flight "
+        "leaves at most 4x this many requests of unknown fate (see docs/braze.md).",
+    )
+    braze_rate_redis_url: str | None = Field(
+        default=None,
+        description="Redis URL where every worker counts Braze requests against one limit; "
+        "unset: `PACING_REDIS_URL` if set, else each process counts its own.",
+    )
     login_limits_per_account: str = Field(
         default="5/minute;20/hour;100/day",
         description="Login attempts allowed per email address, tier by tier (limits "
@@ -210,7 +231,7 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return self
 
-    @field_validator("auth_throttle_url", "pacing_redis_url")
+    @field_validator("auth_throttle_url", "pacing_redis_url", "braze_rate_redis_url")
     @classmethod
     def _redis_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "redis+unix://")):

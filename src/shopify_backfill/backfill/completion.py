@@ -16,8 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shopify_backfill.backfill.errors import BackfillStateError
 from shopify_backfill.backfill.notify import post_notification, queue_email
-from shopify_backfill.backfill.ports import CompletionNote
+from shopify_backfill.backfill.ports import CompletionNote, Destination
 from shopify_backfill.backfill.progress import Progress
 from shopify_backfill.backfill.report import build_report, render_report
 from shopify_backfill.backfill.store import BackfillRow, Lease, complete, fail, get_backfill
@@ -33,13 +34,24 @@ def complete_backfill(
     connection_id: int,
     completion_notes: Sequence[CompletionNote],
     now: datetime,
+    destination: Destination | None = None,
 ) -> dict[str, Any]:
-    """Report, ``completed``, notification and queued email, on ``conn``'s transaction."""
+    """Report, ``completed``, notification and queued email, on ``conn``'s transaction.
+
+    A destination that still has something to deliver refuses the completion: Completed
+    means the merchant's data is where they sent it.
+    """
     row = get_backfill(conn, lease.backfill_id)
+    if destination is not None and (left := destination.unfinished(conn, row.id)):
+        raise BackfillStateError(
+            f"backfill {row.id} cannot complete: {left} requests to {destination.name} are "
+            "not delivered yet"
+        )
+    data_workspace = destination.data_workspace_id if destination is not None else None
     report = build_report(
         conn,
         backfill_id=row.id,
-        workspace_id=row.workspace_id,
+        workspace_id=data_workspace or row.workspace_id,
         shop_domain=row.shop_domain,
         window_start=row.window.start,
         window_end=row.window.end,
@@ -53,6 +65,9 @@ def complete_backfill(
         line for note in completion_notes if (line := note(conn, row.workspace_id, connection_id))
     ]
     report["follow_up"] = follow_up
+    delivery = destination.summary(conn, row.id) if destination is not None else None
+    if delivery is not None:
+        report["delivery"] = delivery
     complete(conn, lease, report=report, progress=progress, now=now)
     post_notification(
         conn,

@@ -9,7 +9,7 @@ trigger engine) and the notes added to the completion report (the audit's resume
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic import SecretStr
@@ -41,14 +41,45 @@ class Destination(Protocol):
 
     Whatever it writes must commit (or roll back) with the batch's checkpoint, so a
     resume never writes a batch twice; the result's changes feed the after-batch hooks.
+    A destination behind a network (Braze) stores what it must send with the batch and
+    sends it in ``deliver``, after the commit; the embedded store has nothing to send.
     """
 
     @property
     def name(self) -> str: ...
 
+    @property
+    def data_workspace_id(self) -> int | None:
+        """Where the written profiles live, if not the backfill's workspace (the report's
+        sightings and issues are read there)."""
+        ...
+
     def write(
         self, conn: sa.Connection, ctx: LoadContext, records: Sequence[SourceRecord]
     ) -> LoadResult: ...
+
+    def prepare(self, engine: sa.Engine, backfill_id: int) -> None:
+        """Before the first batch of a run: check access, settle a crashed run's sends."""
+        ...
+
+    def deliver(self, engine: sa.Engine, backfill_id: int) -> None:
+        """After a batch commits: send what it stored (raises on a fatal refusal)."""
+        ...
+
+    def unfinished(self, conn: sa.Connection, backfill_id: int) -> int:
+        """What is stored and not yet delivered (must be 0 to complete)."""
+        ...
+
+    def summary(self, conn: sa.Connection, backfill_id: int) -> dict[str, Any] | None:
+        """The report's delivery section, or ``None``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+DestinationFactory = Callable[[int, int], Destination]
+"""``factory(workspace_id, braze_destination_id)``: the destination a backfill chose at
+start, built by the wiring (it holds the cipher and the settings)."""
 
 
 AfterBatchHook = Callable[[sa.Connection, LoadContext, LoadResult], None]

@@ -7,6 +7,7 @@ notification, the email, the CLI and the partner page all show the same sentence
 
 from __future__ import annotations
 
+from shopify_backfill.destinations.braze.errors import BrazeAuthError, BrazeUnavailable
 from shopify_backfill.errors import Transient
 from shopify_backfill.shopify.errors import AuthError, ProtectedDataError, ScopeError
 
@@ -14,6 +15,17 @@ from shopify_backfill.shopify.errors import AuthError, ProtectedDataError, Scope
 def remedy(error: BaseException, shop_domain: str) -> str:
     """``"; <what to do>"`` for a product error, ``""`` for anything else."""
     resume = f"`shopify-backfill backfill resume --shop {shop_domain}`"
+    if isinstance(error, BrazeAuthError):
+        return (
+            "; add a key with the users.track permission (`shopify-backfill destinations add "
+            f"braze` with the same --name), then {resume}: nothing Braze refused was recorded"
+            " as sent"
+        )
+    if isinstance(error, BrazeUnavailable):
+        return (
+            f"; nothing is lost: run {resume} when Braze answers again, it sends what Braze "
+            "has not accepted yet and nothing twice"
+        )
     if isinstance(error, AuthError):
         return (
             f"; to reconnect, run `shopify-backfill connect --shop {shop_domain} --token "

@@ -150,6 +150,7 @@ def render_report(report: dict[str, Any]) -> str:
     ]
     for category, amount in sorted(points["by_category"].items()):
         lines.append(f"  {category:<28} {amount:>9}")
+    lines.extend(_delivery_lines(report.get("delivery")))
     for line in report.get("follow_up", ()):
         lines.extend(("", line))
     issues = report["issues"]
@@ -163,3 +164,40 @@ def render_report(report: dict[str, Any]) -> str:
                 f"{group['reason']} (e.g. {examples})"
             )
     return "\n".join(lines)
+
+
+def _delivery_lines(delivery: dict[str, Any] | None) -> list[str]:
+    """Where the data went when not the embedded store, and what may not have arrived."""
+    if not delivery:
+        return []
+    target = delivery["destination"]
+    sent = delivery["sent"]
+    uncertain = delivery["uncertain"]
+    rejected = delivery["rejected"]
+    lines = [
+        "",
+        f"delivered to Braze ({target['name']}, {target['rest_endpoint']})",
+        f"  requests accepted       {sent['requests']:>9}"
+        f"   ({delivery['queued_requests']} of them queued by Braze)",
+        f"  attribute objects       {sent['attributes']:>9}",
+        f"  events                  {sent['events']:>9}",
+        f"  purchases               {sent['purchases']:>9}",
+        f"  object errors           {delivery['object_errors']:>9}",
+    ]
+    for example in delivery["object_error_examples"][:5]:
+        lines.append(
+            f"    request {example['request']} {example['array']}[{example['index']}]: "
+            f"{example['type']}"
+        )
+    if rejected["requests"]:
+        lines.append(
+            f"  refused by Braze        {rejected['requests']:>9} requests "
+            f"({rejected['events']} events, {rejected['purchases']} purchases)"
+        )
+    if uncertain["requests"]:
+        lines.append(
+            f"  in flight at a crash    {uncertain['requests']:>9} requests "
+            f"({uncertain['events']} events, {uncertain['purchases']} purchases): Braze may "
+            "or may not have them; not resent, so nothing is doubled"
+        )
+    return lines

@@ -84,9 +84,19 @@ def _refusal(row: BackfillRow, action: str) -> BackfillStateError:
     )
 
 
-def start(conn: sa.Connection, row: BackfillRow, *, now: datetime) -> BackfillRow:
-    """``not_started -> in_progress`` and the "started" notification; exactly one caller wins."""
-    if not request_start(conn, row.id, now=now):
+def start(
+    conn: sa.Connection,
+    row: BackfillRow,
+    *,
+    now: datetime,
+    braze_destination_id: int | None = None,
+) -> BackfillRow:
+    """``not_started -> in_progress`` and the "started" notification; exactly one caller wins.
+
+    ``braze_destination_id`` sends the backfill to that Braze workspace instead of the
+    embedded store (checked by the caller to be the workspace's own).
+    """
+    if not request_start(conn, row.id, now=now, braze_destination_id=braze_destination_id):
         raise _refusal(get_backfill(conn, row.id), "start")
     post_notification(
         conn,

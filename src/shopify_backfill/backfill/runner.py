@@ -41,6 +41,7 @@ from shopify_backfill.backfill.ports import (
     AfterBatchHook,
     CompletionNote,
     Destination,
+    DestinationFactory,
     JobServices,
     PacerFactory,
 )
@@ -69,7 +70,7 @@ from shopify_backfill.backfill.store import (
 from shopify_backfill.clock import Clock, SystemClock
 from shopify_backfill.config import Settings
 from shopify_backfill.destinations.embedded import EmbeddedDestination
-from shopify_backfill.errors import BackfillError, Terminal
+from shopify_backfill.errors import BackfillError, ConfigError, Terminal
 from shopify_backfill.profiles.connections import ShopConnection, load_connection
 from shopify_backfill.profiles.results import LoadCounts
 from shopify_backfill.profiles.writes import LoadContext
@@ -92,7 +93,10 @@ class RunOptions:
     retry: RetryPolicy | None = None
     bulk_policy: BulkPolicy | None = None
     destination: Destination | None = None
-    """Where the records go; ``None`` is the embedded profile store."""
+    """Where the records go; ``None`` is the embedded profile store (or, for a backfill
+    started with a Braze destination, what ``destinations`` builds for it)."""
+    destinations: DestinationFactory | None = None
+    """Builds a backfill's chosen Braze destination (the wiring's)."""
     hooks: Sequence[AfterBatchHook] = ()
     completion_notes: Sequence[CompletionNote] = ()
     mailer: Mailer | None = None
@@ -105,6 +109,19 @@ class RunOptions:
     pacer: PacerFactory | None = None
     """Builds the run's cost pacer from (shop domain, token); ``None`` paces in process.
     Workers sharing a shop get one bucket mirror from it (``wiring``)."""
+
+
+def destination_for(options: RunOptions, row: BackfillRow) -> Destination:
+    """The destination ``row`` chose at start: Braze through the wiring's factory, else
+    the option's (tests) or the embedded store."""
+    if row.braze_destination_id is not None:
+        if options.destinations is None:
+            raise ConfigError(
+                f"backfill {row.id} delivers to a Braze destination, and this process was "
+                "started without the Braze destination wiring"
+            )
+        return options.destinations(row.workspace_id, row.braze_destination_id)
+    return options.destination or EmbeddedDestination()
 
 
 @dataclass(frozen=True)
@@ -339,7 +356,7 @@ class _Run:
         self.settings = services.settings
         self.engine = services.engine
         self.options = options
-        self.destination: Destination = options.destination or EmbeddedDestination()
+        self.destination: Destination = destination_for(options, row)
         self.lease = lease
         self.row = row
         self.clock: Clock = options.clock or SystemClock()
@@ -368,7 +385,7 @@ class _Run:
             lambda conn: renew_lease(conn, lease, now=_now()),
         )
         try:
-            with heartbeat:
+            with heartbeat, contextlib.closing(self.destination):
                 report = self._stages(heartbeat)
         except LeaseLost as error:
             log.warning("backfill %s stopped: %s", self.row.id, error)
@@ -406,10 +423,13 @@ class _Run:
                 ),
                 on_bulk_progress=self._on_bulk_progress,
             )
+            self.destination.prepare(self.engine, self.row.id)
             self._stop_if_asked()
             for batch in extractor.batches(checkpoint):
                 self._commit(batch)
+                self.destination.deliver(self.engine, self.row.id)
                 self._stop_if_asked()
+        self.destination.deliver(self.engine, self.row.id)
         self._save(phase="finishing")
         heartbeat.stop()
         return self._complete()
@@ -488,6 +508,7 @@ class _Run:
                 connection_id=self.connection.id,
                 completion_notes=self.options.completion_notes,
                 now=now,
+                destination=self.destination,
             )
 
     def _record_failure(self, reason: str, *, notify: bool = True) -> None:

@@ -122,9 +122,16 @@ def shard_count(settings: Settings, orders_in_window: int | None) -> int:
 
 
 def wants_shards(services: JobServices, row: BackfillRow) -> bool:
-    """Shard on PostgreSQL unless set to 1 or already run in one process (kept so)."""
+    """Shard on PostgreSQL unless set to 1 or already run in one process (kept so).
+
+    A backfill delivered to Braze runs in one process: Braze's rate limit, not the
+    database, bounds it, and one sender per backfill keeps the delivery ledger's crash
+    window to one process's requests in flight.
+    """
     if is_sharded(row):
         return True
+    if row.braze_destination_id is not None:
+        return False
     if services.engine.dialect.name != "postgresql" or services.settings.shards == 1:
         return False
     return row.checkpoint is None

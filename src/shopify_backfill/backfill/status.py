@@ -13,6 +13,7 @@ from shopify_backfill.backfill.progress import progress_view
 from shopify_backfill.backfill.shards import list_shards, shard_progress
 from shopify_backfill.backfill.states import FAILED, IN_PROGRESS, INTERRUPTED_PREFIX
 from shopify_backfill.backfill.store import BackfillRow, get_backfill, owner_is_dead
+from shopify_backfill.destinations.braze.ledger import progress as braze_progress
 
 
 def abandoned(row: BackfillRow, now: datetime) -> bool:
@@ -83,6 +84,8 @@ def read_status(
             "running": sum(1 for shard in shards if shard.state == "running"),
             "read": view["extracted"],
         }
+    if row.braze_destination_id is not None:
+        view["braze"] = braze_progress(conn, backfill_id)
     view["report"] = row.report
     view["emails"] = [
         {

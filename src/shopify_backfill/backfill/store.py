@@ -57,6 +57,8 @@ class BackfillRow:
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime
+    braze_destination_id: int | None = None
+    """The Braze destination chosen at start; ``None`` is the embedded profile store."""
 
     @property
     def status_label(self) -> str:
@@ -125,6 +127,7 @@ def _row(row: sa.Row[Any]) -> BackfillRow:
         started_at=row.started_at,
         finished_at=row.finished_at,
         updated_at=row.updated_at,
+        braze_destination_id=row.braze_destination_id,
     )
 
 
@@ -203,8 +206,17 @@ def _transition(
     return result.rowcount == 1
 
 
-def request_start(conn: sa.Connection, backfill_id: int, *, now: datetime) -> bool:
-    """``not_started -> in_progress``, queued for a worker; False if someone else won."""
+def request_start(
+    conn: sa.Connection,
+    backfill_id: int,
+    *,
+    now: datetime,
+    braze_destination_id: int | None = None,
+) -> bool:
+    """``not_started -> in_progress``, queued for a worker; False if someone else won.
+
+    The destination is fixed here, with the start: a resume delivers where it began.
+    """
     progress = Progress(phase="queued", updated_at=now)
     return _transition(
         conn,
@@ -217,6 +229,7 @@ def request_start(conn: sa.Connection, backfill_id: int, *, now: datetime) -> bo
             "lease_owner": None,
             "lease_expires_at": None,
             "progress": progress.to_json(),
+            "braze_destination_id": braze_destination_id,
         },
     )
 

@@ -63,6 +63,7 @@ backfills = Table(
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("braze_destination_id", Id, nullable=True),
     UniqueConstraint("workspace_id", "shop_domain"),
     CheckConstraint(_in("status", STATUSES), name="status"),
     CheckConstraint(

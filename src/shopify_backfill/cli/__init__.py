@@ -20,6 +20,7 @@ from shopify_backfill.cli import campaigns as campaign_commands
 from shopify_backfill.cli import connect as shopify_commands
 from shopify_backfill.cli.backfill import app as backfill_app
 from shopify_backfill.cli.demo import demo
+from shopify_backfill.cli.destinations import app as destinations_app
 from shopify_backfill.cli.interrupt import SIGINT_EXIT_CODE
 from shopify_backfill.cli.standin import emulator_app
 from shopify_backfill.cli.worker import worker
@@ -37,6 +38,7 @@ app.add_typer(emulator_app, name="emulator")
 app.command()(shopify_commands.connect)
 app.command()(shopify_commands.preflight)
 app.add_typer(backfill_app, name="backfill")
+app.add_typer(destinations_app, name="destinations")
 app.command()(demo)
 app.add_typer(campaign_commands.app, name="campaigns")
 app.command()(campaign_commands.audit)

@@ -32,6 +32,7 @@ from shopify_backfill.backfill.store import BackfillRow, find_backfill
 from shopify_backfill.cli.display import follow, outcome_text
 from shopify_backfill.cli.interrupt import stop_on_ctrl_c
 from shopify_backfill.config import Settings
+from shopify_backfill.destinations.braze.registry import find_destination
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.connections import connection_id_of
 from shopify_backfill.shopify.oauth import validate_shop_domain
@@ -136,11 +137,23 @@ def start(
     ] = False,
     as_json: AsJson = False,
     workspace: Workspace = DEFAULT_WORKSPACE,
+    destination: Annotated[
+        str | None,
+        typer.Option(
+            "--destination",
+            help="A Braze destination's name (`destinations add braze`); default: the "
+            "embedded profile store.",
+        ),
+    ] = None,
 ) -> None:
     """Start the store's one-time backfill and follow it to completion."""
     services = build_services(Settings())
     try:
         row = _open(services, workspace, shop)
+        braze_id = None
+        if destination is not None:
+            with services.engine.connect() as conn:
+                braze_id = find_destination(conn, row.workspace_id, destination)
         requests.refuse_unless_not_started(row)
         result = make_preview(services, row)
         if not as_json:
@@ -148,7 +161,7 @@ def start(
         refuse_missing_scopes(result)
         _confirm(row, yes)
         with services.engine.begin() as conn:
-            row = requests.start(conn, row, now=_now())
+            row = requests.start(conn, row, now=_now(), braze_destination_id=braze_id)
         if services.settings.job_runner == "celery":
             _queued(services, row, as_json)
             return

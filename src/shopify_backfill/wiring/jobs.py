@@ -30,6 +30,7 @@ from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.pacing import Pacer
 from shopify_backfill.shopify.shared_pacing import RedisCostPacer, bucket_key
+from shopify_backfill.wiring.destinations import braze_destinations
 from shopify_backfill.wiring.risk import risk_section_provider
 from shopify_backfill.wiring.services import Services
 
@@ -84,6 +85,7 @@ def job_options(services: Services, **overrides: Any) -> RunOptions:
     """The run options the CLI, the demo, the web and the workers use."""
     values: dict[str, Any] = {
         "destination": EmbeddedDestination(),
+        "destinations": braze_destinations(services),
         "hooks": tuple(after_batch_hooks(services)),
         "completion_notes": tuple(completion_notes(services)),
         "pacer": shared_pacer_factory(services.settings.pacing_redis_url),

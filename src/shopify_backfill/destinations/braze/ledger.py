@@ -1,0 +1,225 @@
+"""The delivery ledger: which ``/users/track`` requests Braze has, and which it may have.
+
+States of a request (``tables.braze_requests``):
+
+- ``pending``: stored with its batch (and the batch's checkpoint), not sent yet;
+- ``sending``: claimed by a sender in its own commit, then posted;
+- ``sent``: Braze answered 2xx (201 processed, 202 queued); never sent again;
+- ``rejected``: Braze refused it whole (a 4xx other than 401/403/429); never resent;
+- ``uncertain``: found ``sending`` after a crash. Braze may or may not have it, and
+  Braze neither deduplicates events and purchases nor lets a client ask whether one
+  arrived. Such a request is **not** resent if it holds events or purchases
+  (at most once: a lost order is reported, a doubled one would not be), and is resent
+  if it holds attributes only (setting an attribute twice is harmless). The report
+  counts what is uncertain, so the one unavoidable window is measured, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from shopify_backfill.destinations.braze.packing import TrackBody
+from shopify_backfill.destinations.braze.tables import REQUEST_STATES, braze_requests
+from shopify_backfill.profiles.types import json_dumps
+
+MAX_ERRORS_KEPT: Final = 20
+"""Per-object errors kept per request (Braze names each by array and index)."""
+
+_r = braze_requests.c
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    body: bytes
+    dedupe_sensitive: bool
+    """It holds events or purchases, which Braze would store twice if sent twice."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What became of one claimed request."""
+
+    id: int
+    state: str
+    detail: dict[str, Any]
+
+
+def enqueue(
+    conn: sa.Connection,
+    *,
+    destination_id: int,
+    backfill_id: int,
+    bodies: Sequence[TrackBody],
+    now: datetime,
+) -> None:
+    """Store a batch's requests ``pending`` on the batch's own transaction."""
+    if not bodies:
+        return
+    conn.execute(
+        sa.insert(braze_requests),
+        [
+            {
+                "destination_id": destination_id,
+                "backfill_id": backfill_id,
+                "state": "pending",
+                "body": json_dumps(body.arrays).encode(),
+                "attributes": body.count("attributes"),
+                "events": body.count("events"),
+                "purchases": body.count("purchases"),
+                "created_at": now,
+            }
+            for body in bodies
+        ],
+    )
+
+
+def claim(engine: sa.Engine, backfill_id: int, limit: int) -> list[Claimed]:
+    """Mark up to ``limit`` pending requests ``sending`` and commit, oldest first.
+
+    Several workers may deliver one backfill: on PostgreSQL each skips the rows another
+    has locked, so no request is claimed twice.
+    """
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(_r.id, _r.body, _r.events, _r.purchases)
+            .where(_r.backfill_id == backfill_id, _r.state == "pending")
+            .order_by(_r.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if rows:
+            conn.execute(
+                sa.update(braze_requests)
+                .where(_r.id.in_([row.id for row in rows]))
+                .values(state="sending")
+            )
+    return [Claimed(row.id, bytes(row.body), bool(row.events or row.purchases)) for row in rows]
+
+
+def settle(engine: sa.Engine, outcomes: Iterable[Settled], now: datetime) -> None:
+    """Record what Braze said, in one commit; ``pending`` puts a request back."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        return
+    with engine.begin() as conn:
+        for outcome in outcomes:
+            values: dict[str, Any] = {"state": outcome.state}
+            if outcome.state in ("sent", "rejected", "uncertain"):
+                values.update(body=None, sent_at=now, errors=outcome.detail or None)
+            conn.execute(sa.update(braze_requests).where(_r.id == outcome.id).values(**values))
+
+
+def recover(conn: sa.Connection, backfill_id: int) -> int:
+    """After a crash: requests left ``sending`` become ``uncertain`` or ``pending``.
+
+    Returns how many became uncertain (see the module docstring for the rule).
+    """
+    sending = (_r.backfill_id == backfill_id) & (_r.state == "sending")
+    conn.execute(
+        sa.update(braze_requests)
+        .where(sending, _r.events == 0, _r.purchases == 0)
+        .values(state="pending")
+    )
+    return int(
+        conn.execute(
+            sa.update(braze_requests).where(sending).values(state="uncertain", body=None)
+        ).rowcount
+    )
+
+
+def unfinished(conn: sa.Connection, backfill_id: int) -> int:
+    """Requests not yet settled (pending or in flight)."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(braze_requests)
+            .where(_r.backfill_id == backfill_id, _r.state.in_(("pending", "sending")))
+        ).scalar_one()
+    )
+
+
+def progress(conn: sa.Connection, backfill_id: int) -> dict[str, int]:
+    """Live delivery figures: requests by state and the objects Braze accepted."""
+    rows = conn.execute(
+        sa.select(
+            _r.state,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(_r.attributes + _r.events + _r.purchases), 0),
+        )
+        .where(_r.backfill_id == backfill_id)
+        .group_by(_r.state)
+    ).all()
+    by_state = {state: (int(count), int(objects)) for state, count, objects in rows}
+    view = {f"{state}_requests": by_state.get(state, (0, 0))[0] for state in REQUEST_STATES}
+    view["objects_sent"] = by_state.get("sent", (0, 0))[1]
+    return view
+
+
+def summary(conn: sa.Connection, backfill_id: int) -> dict[str, Any]:
+    """The report's delivery section: requests and objects by state, object errors."""
+    rows = conn.execute(
+        sa.select(
+            _r.state,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(_r.attributes), 0),
+            sa.func.coalesce(sa.func.sum(_r.events), 0),
+            sa.func.coalesce(sa.func.sum(_r.purchases), 0),
+        )
+        .where(_r.backfill_id == backfill_id)
+        .group_by(_r.state)
+    ).all()
+    states: dict[str, dict[str, int]] = {
+        state: {
+            "requests": int(count),
+            "attributes": int(attrs),
+            "events": int(events),
+            "purchases": int(bought),
+        }
+        for state, count, attrs, events, bought in rows
+    }
+    details = conn.execute(
+        sa.select(_r.id, _r.state, _r.errors)
+        .where(_r.backfill_id == backfill_id, _r.errors.is_not(None))
+        .order_by(_r.id)
+    ).all()
+    object_errors: list[dict[str, Any]] = []
+    queued = 0
+    rejected: list[dict[str, Any]] = []
+    for row in details:
+        detail = row.errors or {}
+        queued += 1 if detail.get("status") == 202 else 0
+        if row.state == "rejected":
+            rejected.append({"request": row.id, "message": detail.get("message", "")})
+        for error in detail.get("errors", []):
+            object_errors.append({"request": row.id, **_error_fields(error)})
+    empty = {"requests": 0, "attributes": 0, "events": 0, "purchases": 0}
+    return {
+        "sent": states.get("sent", empty),
+        "queued_requests": queued,
+        "uncertain": states.get("uncertain", empty),
+        "rejected": states.get("rejected", empty),
+        "unsent": {
+            key: states.get("pending", empty)[key] + states.get("sending", empty)[key]
+            for key in empty
+        },
+        "rejected_requests": rejected[:MAX_ERRORS_KEPT],
+        "object_errors": len(object_errors),
+        "object_error_examples": object_errors[:MAX_ERRORS_KEPT],
+        "delivery": "at most once per request holding events or purchases",
+    }
+
+
+def _error_fields(error: Any) -> dict[str, Any]:
+    if isinstance(error, dict):
+        return {
+            "type": str(error.get("type", ""))[:300],
+            "array": str(error.get("input_array", "")),
+            "index": error.get("index"),
+        }
+    return {"type": str(error)[:300], "array": "", "index": None}
