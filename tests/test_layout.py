@@ -74,6 +74,18 @@ def test_the_contracts_hold_on_the_checkout() -> None:
             "from shopify_backfill.shopify.client import AdminClient",
             "The stand-in uses only the product's floor",
         ),
+        # The product reaching the Braze stand-in.
+        (
+            "shopify_backfill/destinations/braze/client.py",
+            "from braze_emulator import BrazeWorkspace",
+            "The product never imports the stand-ins",
+        ),
+        # The Braze stand-in leaning on the product's destination.
+        (
+            "braze_emulator/workspace.py",
+            "from shopify_backfill.destinations.braze.packing import MAX_OBJECTS",
+            "The Braze stand-in knows nothing of the product",
+        ),
         # I/O in the pure mapping.
         (
             "shopify_backfill/mapping/normalize.py",
