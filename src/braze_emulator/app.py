@@ -19,6 +19,7 @@ import dataclasses
 import hmac
 from typing import Any
 
+import msgspec
 import orjson
 
 from braze_emulator.workspace import Answer, BrazeWorkspace
@@ -34,8 +35,8 @@ from shopify_emulator.faults import (
 _ROUTES = frozenset({"/users/track", "/users/export/ids"})
 
 
-def _default(value: Any) -> Any:
-    return str(value)
+_encoder = msgspec.json.Encoder(decimal_format="number")
+"""Exact numbers out (prices and amounts are ``Decimal`` in the workspace)."""
 
 
 async def _read(receive: Receive) -> bytes:
@@ -50,7 +51,7 @@ async def _read(receive: Receive) -> bytes:
 async def _respond(
     send: Send, status: int, body: Any, headers: dict[str, str] | None = None
 ) -> None:
-    payload = orjson.dumps(body, default=_default)
+    payload = _encoder.encode(body)
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw.extend((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -110,9 +111,9 @@ async def _admin(
             setattr(workspace.faults, name, value)
         await _respond(send, 200, dataclasses.asdict(workspace.faults))
     elif path == "/_admin/stats" and method == "GET":
-        await _respond(send, 200, dataclasses.asdict(workspace.stats()))
+        await _respond(send, 200, workspace.stats())
     elif path == "/_admin/users" and method == "GET":
-        await _respond(send, 200, [dataclasses.asdict(user) for user in workspace.users()])
+        await _respond(send, 200, workspace.users())
     elif path == "/_admin/keys" and method == "POST":
         body = orjson.loads(raw or b"{}")
         permissions = frozenset(body.get("permissions", ["users.track", "users.export.ids"]))

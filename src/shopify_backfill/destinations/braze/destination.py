@@ -44,7 +44,7 @@ KEY_PREFERENCE: Final = (ALIAS_CUSTOMER_ID, ALIAS_EMAIL, ALIAS_PHONE)
 """A profile is known in Braze by its first alias in this order, as Braze's own Shopify
 integration keys users; fixed at the first delivery."""
 FALLBACK_LABEL: Final = "shopify_backfill_profile"
-CLAIMS_PER_SENDER: Final = 4
+CLAIMS_PER_SENDER: Final = 1
 
 
 class BrazeDestination:
@@ -188,7 +188,7 @@ class BrazeDestination:
         """Before anything is sent: prove the key, settle what a crash left in flight."""
         self.client().check_key()
         with engine.begin() as conn:
-            uncertain = ledger.recover(conn, backfill_id)
+            uncertain = ledger.recover(conn, backfill_id, datetime.now(UTC))
         if uncertain:
             log.warning(
                 "backfill %s: %s Braze requests were in flight when the last run stopped; "

@@ -8,9 +8,9 @@ States of a request (``tables.braze_requests``):
 - ``rejected``: Braze refused it whole (a 4xx other than 401/403/429); never resent;
 - ``uncertain``: found ``sending`` after a crash. Braze may or may not have it, and
   Braze neither deduplicates events and purchases nor lets a client ask whether one
-  arrived. Such a request is **not** resent if it holds events or purchases
-  (at most once: a lost order is reported, a doubled one would not be), and is resent
-  if it holds attributes only (setting an attribute twice is harmless). The report
+  arrived. Its events and purchases are **not** resent (at most once: a lost order is
+  reported, a doubled one would not be); its attributes are queued again on their own
+  (setting an attribute twice is harmless). The report
   counts what is uncertain, so the one unavoidable window is measured, never hidden.
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from shopify_backfill.destinations.braze.packing import TrackBody
 from shopify_backfill.destinations.braze.tables import REQUEST_STATES, braze_requests
-from shopify_backfill.profiles.types import json_dumps
+from shopify_backfill.profiles.types import json_dumps, json_loads
 
 MAX_ERRORS_KEPT: Final = 20
 """Per-object errors kept per request (Braze names each by array and index)."""
@@ -108,6 +108,8 @@ def settle(engine: sa.Engine, outcomes: Iterable[Settled], now: datetime) -> Non
     if not outcomes:
         return
     with engine.begin() as conn:
+        unsure = [outcome.id for outcome in outcomes if outcome.state == "uncertain"]
+        _resend_attributes(conn, unsure, now)
         for outcome in outcomes:
             values: dict[str, Any] = {"state": outcome.state}
             if outcome.state in ("sent", "rejected", "uncertain"):
@@ -115,10 +117,44 @@ def settle(engine: sa.Engine, outcomes: Iterable[Settled], now: datetime) -> Non
             conn.execute(sa.update(braze_requests).where(_r.id == outcome.id).values(**values))
 
 
-def recover(conn: sa.Connection, backfill_id: int) -> int:
+def _resend_attributes(conn: sa.Connection, request_ids: Sequence[int], now: datetime) -> None:
+    """The attributes of requests of unknown fate, queued again on their own.
+
+    Setting an attribute twice changes nothing in Braze, so only the events and
+    purchases of such a request are at most once; its users' attributes and consent
+    always arrive.
+    """
+    if not request_ids:
+        return
+    rows = conn.execute(
+        sa.select(_r.destination_id, _r.backfill_id, _r.body).where(
+            _r.id.in_(request_ids), _r.attributes > 0, _r.body.is_not(None)
+        )
+    ).all()
+    again = []
+    for row in rows:
+        attributes = json_loads(bytes(row.body)).get("attributes", [])
+        again.append(
+            {
+                "destination_id": row.destination_id,
+                "backfill_id": row.backfill_id,
+                "state": "pending",
+                "body": json_dumps({"attributes": attributes}).encode(),
+                "attributes": len(attributes),
+                "events": 0,
+                "purchases": 0,
+                "created_at": now,
+            }
+        )
+    if again:
+        conn.execute(sa.insert(braze_requests), again)
+
+
+def recover(conn: sa.Connection, backfill_id: int, now: datetime) -> int:
     """After a crash: requests left ``sending`` become ``uncertain`` or ``pending``.
 
-    Returns how many became uncertain (see the module docstring for the rule).
+    Returns how many became uncertain (see the module docstring for the rule); their
+    attributes are queued again on their own.
     """
     sending = (_r.backfill_id == backfill_id) & (_r.state == "sending")
     conn.execute(
@@ -126,11 +162,15 @@ def recover(conn: sa.Connection, backfill_id: int) -> int:
         .where(sending, _r.events == 0, _r.purchases == 0)
         .values(state="pending")
     )
-    return int(
+    unsure = [int(i) for i in conn.execute(sa.select(_r.id).where(sending)).scalars()]
+    _resend_attributes(conn, unsure, now)
+    if unsure:
         conn.execute(
-            sa.update(braze_requests).where(sending).values(state="uncertain", body=None)
-        ).rowcount
-    )
+            sa.update(braze_requests)
+            .where(_r.id.in_(unsure))
+            .values(state="uncertain", body=None, errors={"message": "in flight at a crash"})
+        )
+    return len(unsure)
 
 
 def unfinished(conn: sa.Connection, backfill_id: int) -> int:
