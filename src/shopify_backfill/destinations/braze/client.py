@@ -34,6 +34,8 @@ from shopify_backfill.destinations.braze.limiter import RequestLimiter
 from shopify_backfill.shopify.retry import RetryPolicy
 
 TRACK_PATH = "/users/track"
+MAX_THROTTLED = 100
+"""429s one request waits out before the run stops (resumable): minutes of throttling."""
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -119,7 +121,24 @@ class BrazeClient:
         request went out and no answer came back, ``DeliveryUnknown`` is raised instead of
         sending it again (see ``ledger``: at most once for what Braze cannot dedupe).
         """
-        attempt = 0
+        response = self._answer(body, resend_if_unsure=resend_if_unsure)
+        if response.status_code in (200, 201, 202):
+            return TrackAnswer(response.status_code, _object_errors(response))
+        raise _refusal(response)
+
+    def check_key(self) -> None:
+        """Prove the key works and may call ``/users/track``, sending nothing.
+
+        An empty body passes authentication and the permission check and is then
+        refused for its content (400): that 400 is the proof. 401/403 come first.
+        """
+        response = self._answer(b"{}", resend_if_unsure=True)
+        if response.status_code not in (200, 201, 202, 400):
+            raise _refusal(response)
+
+    def _answer(self, body: bytes, *, resend_if_unsure: bool) -> httpx.Response:
+        """Braze's first answer that is not worth retrying (2xx or a refusal)."""
+        attempt = throttled = 0
         while True:
             attempt += 1
             self._limiter.acquire()
@@ -136,34 +155,22 @@ class BrazeClient:
                 _header_number(response, "X-RateLimit-Reset"),
             )
             status = response.status_code
-            if status in (200, 201, 202):
-                return TrackAnswer(status, _object_errors(response))
-            if status == 429 or status >= 500:
+            if status == 429:
+                # Throttling is the limit working, not Braze failing: it has its own,
+                # larger budget, and each wait lasts until Braze's window resets.
+                throttled += 1
+                attempt -= 1
+                if throttled > MAX_THROTTLED:
+                    raise BrazeUnavailable(
+                        f"Braze at {self.rest_endpoint} kept answering 429 ({throttled} "
+                        "times): another client may be using the workspace's whole limit"
+                    )
+                self._sleep(self._retry.delay(1, _retry_after(response), random.random))
+                continue
+            if status >= 500:
                 self._wait_or_give_up(attempt, _retry_after(response), f"HTTP {status}")
                 continue
-            raise _refusal(response)
-
-    def check_key(self) -> None:
-        """Prove the key works and may call ``/users/track``, sending nothing.
-
-        An empty body passes authentication and the permission check and is then
-        refused for its content (400): that 400 is the proof. 401/403 come first.
-        """
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.post(TRACK_PATH, content=b"{}")
-            except httpx.TransportError as error:
-                self._wait_or_give_up(attempt, None, f"{type(error).__name__}: {error}")
-                continue
-            status = response.status_code
-            if status == 400 or status in (200, 201):
-                return
-            if status == 429 or status >= 500:
-                self._wait_or_give_up(attempt, _retry_after(response), f"HTTP {status}")
-                continue
-            raise _refusal(response)
+            return response
 
     def _wait_or_give_up(self, attempt: int, retry_after: float | None, reason: str) -> None:
         if self._retry.gives_up_after(attempt):
