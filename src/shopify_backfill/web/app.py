@@ -8,7 +8,7 @@ Shopify (the emulator) in-process.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +29,7 @@ from shopify_backfill.web.auth import LoginRequired
 from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from shopify_backfill.web.errors import WebError, status_for
 from shopify_backfill.web.jobs import WebJobs
+from shopify_backfill.web.limits import API_FIELDS, FORM_LIMITS
 from shopify_backfill.web.routes import api_keys, backfills, notifications, session, stores
 from shopify_backfill.web.security import Signer, session_secret
 from shopify_backfill.web.throttle import AuthThrottle
@@ -98,6 +99,18 @@ def _render_error(
     )
 
 
+def _problem(item: Mapping[str, Any]) -> dict[str, str]:
+    """One validation problem; the rejected value is left out (it may be a token or a
+    password), except a short excerpt of a too-long text that is no secret."""
+    field = ".".join(str(part) for part in item["loc"] if part != "body")
+    bound = API_FIELDS.get(field)
+    value = item.get("input")
+    too_long = item["type"] in ("string_too_long", "too_long")  # too_long: a SecretStr
+    if bound is not None and too_long and isinstance(value, str):
+        return {"field": field, "message": bound.too_long(len(value), value)}
+    return {"field": field, "message": str(item["msg"])}
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> Response:
@@ -123,13 +136,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in item["loc"] if part != "body"),
-                "message": str(item["msg"]),
-            }
-            for item in error.errors()
-        ]  # the rejected values are left out: they may be tokens or passwords
+        problems = [_problem(item) for item in error.errors()]
         field = problems[0]["field"] if problems else None
         text = problems[0]["message"] if problems else "invalid request"
         message = f"{field}: {text}" if field else text
@@ -149,6 +156,7 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
     """The partner page (HTML) and ``/api/v1`` (JSON) over ``services``."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     filters.install(templates.env)
+    templates.env.globals["limits"] = FORM_LIMITS
     context = WebContext(
         services=services,
         transport=transport,
@@ -178,6 +186,7 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
     app.state.web = context
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
     _install_handlers(app)
     for module in (session, stores, backfills, notifications, api_keys):
         app.include_router(module.pages)
