@@ -35,3 +35,25 @@ def test_a_notice_shows_only_where_it_applies(web: Web) -> None:
     assert notice(web.alice.get(f"/backfills/{backfill_id}?notice=resumed").text) is None
     resumed = web.alice.get(f"/backfills/{backfill_id}?notice=campaigns_resumed").text
     assert notice(resumed) == "The campaigns the audit paused were resumed."
+
+
+def nav_of(page: str) -> str:
+    found = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, flags=re.DOTALL)
+    assert found, "the page has the main navigation"
+    return found.group(1)
+
+
+def test_not_found_keeps_the_logged_in_users_navigation(web: Web) -> None:
+    alice_store = web.connect(web.alice)
+    for url in ("/no-such-page", f"/stores/{alice_store['id']}", "/backfills/999999"):
+        page = web.bob.get(url)
+        assert page.status_code == 404, url
+        assert "<h1>Not found</h1>" in page.text
+        nav = nav_of(page.text)
+        assert web.bob.email in nav and "Globex" in nav and 'href="/notifications"' in nav
+        logout = re.search(r'action="/logout".*?name="csrf_token" value="([^"]+)"', nav, re.S)
+        assert logout and logout.group(1) == web.bob.csrf  # logging out works from here
+        for other in (web.alice.email, "Acme", web.shop.domain):
+            assert other not in page.text, (url, other)
+    anonymous = web.anonymous().get("/no-such-page")
+    assert anonymous.status_code == 404 and 'aria-label="Main"' not in anonymous.text

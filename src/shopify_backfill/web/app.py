@@ -19,17 +19,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopify_backfill.errors import BackfillError
 from shopify_backfill.web import filters
-from shopify_backfill.web.auth import LoginRequired
+from shopify_backfill.web.auth import LoginRequired, session_caller
 from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from shopify_backfill.web.errors import WebError, status_for
 from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.limits import API_FIELDS, FORM_LIMITS
+from shopify_backfill.web.pages import render
 from shopify_backfill.web.routes import api_keys, backfills, notifications, session, stores
 from shopify_backfill.web.security import Signer, session_secret
 from shopify_backfill.web.throttle import AuthThrottle
@@ -79,7 +82,35 @@ def _error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
 
 
-def _render_error(
+def _with_navigation(
+    request: Request,
+    status: int,
+    values: dict[str, Any],
+    headers: dict[str, str] | None,
+) -> Response | None:
+    """The error page in the logged-in user's own layout (navigation, bell), or ``None``
+    without a session, or when it cannot be read: the error may be the database itself,
+    and the error page must still be shown."""
+    context: WebContext = request.app.state.web
+    try:
+        principal = session_caller(request, context)
+        if principal is None:
+            return None
+        return render(
+            request,
+            context,
+            principal,
+            "error.html",
+            status_code=status,
+            headers=headers,
+            **values,
+        )
+    except (SQLAlchemyError, BackfillError):
+        log.warning("error page of %s rendered without navigation", request.url.path)
+        return None
+
+
+async def _render_error(
     request: Request,
     status: int,
     code: str,
@@ -87,13 +118,19 @@ def _render_error(
     field: str | None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """JSON for the API; for pages, the normal layout (with the logged-in user's own
+    navigation, so a 404 does not look like being logged out) around the message."""
     if _is_api(request):
         return JSONResponse(_error_body(code, message, field), status_code=status, headers=headers)
+    values: dict[str, Any] = {"status": status, "message": message, "field": field}
+    page = await run_in_threadpool(_with_navigation, request, status, values, headers)
+    if page is not None:
+        return page
     context: WebContext = request.app.state.web
     return context.templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "message": message, "field": field, "principal": None, "unread": 0},
+        {**values, "principal": None, "unread": 0},
         status_code=status,
         headers=headers,
     )
@@ -123,7 +160,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WebError)
     async def _web(request: Request, error: WebError) -> Response:
-        return _render_error(
+        return await _render_error(
             request, error.status, error.code, error.message, error.field, error.headers
         )
 
@@ -132,7 +169,7 @@ def _install_handlers(app: FastAPI) -> None:
         status, code = status_for(error)
         if status >= 500:
             log.warning("request %s failed: %s", request.url.path, type(error).__name__)
-        return _render_error(request, status, code, str(error), None)
+        return await _render_error(request, status, code, str(error), None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
@@ -144,12 +181,12 @@ def _install_handlers(app: FastAPI) -> None:
             body = _error_body("invalid_input", message, field)
             body["error"]["problems"] = problems
             return JSONResponse(body, status_code=422)
-        return _render_error(request, 422, "invalid_input", message, field)
+        return await _render_error(request, 422, "invalid_input", message, field)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         message = str(error.detail) if error.detail else "error"
-        return _render_error(request, error.status_code, "http_error", message, None)
+        return await _render_error(request, error.status_code, "http_error", message, None)
 
 
 def create_app(services: Services, *, transport: httpx.BaseTransport | None = None) -> FastAPI:

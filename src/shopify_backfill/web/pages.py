@@ -25,6 +25,7 @@ def render(
     template: str,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **values: Any,
 ) -> Response:
     """``template`` with the navigation of ``principal``'s workspace (and nothing of any
@@ -42,6 +43,7 @@ def render(
             **values,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
