@@ -57,3 +57,30 @@ def test_not_found_keeps_the_logged_in_users_navigation(web: Web) -> None:
             assert other not in page.text, (url, other)
     anonymous = web.anonymous().get("/no-such-page")
     assert anonymous.status_code == 404 and 'aria-label="Main"' not in anonymous.text
+
+
+def test_every_page_links_a_favicon_that_is_served(web: Web) -> None:
+    store = web.connect(web.alice)
+    anonymous = web.anonymous()
+    pages = [
+        anonymous.get("/login"),
+        anonymous.get("/no-such-page"),
+        web.alice.get("/stores"),
+        web.alice.get(f"/stores/{store['id']}"),
+        web.alice.get(f"/stores/{store['id']}/wizard"),
+        web.alice.get("/notifications"),
+        web.alice.get("/settings/api-keys"),
+        web.alice.get("/nowhere"),
+    ]
+    assets: set[str] = set()
+    for page in pages:
+        assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+        assets.update(re.findall(r'<(?:link|script)[^>]+(?:href|src)="(/[^"]+)"', page.text))
+    assert "/static/favicon.svg" in assets
+    for asset in sorted(assets):
+        assert anonymous.get(asset).status_code == 200, asset
+    icon = anonymous.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/svg+xml"
+    assert icon.content == anonymous.get("/static/favicon.svg").content
+    assert icon.content.startswith(b"<svg") and len(icon.content) < 2048
