@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopify_backfill.errors import BackfillError
-from shopify_backfill.web import filters
+from shopify_backfill.web import filters, labels
 from shopify_backfill.web.auth import LoginRequired, session_caller
 from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from shopify_backfill.web.errors import WebError, status_for
@@ -196,6 +196,7 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     filters.install(templates.env)
     templates.env.globals["limits"] = FORM_LIMITS
+    templates.env.globals.update(labels.GLOBALS)
     context = WebContext(
         services=services,
         transport=transport,

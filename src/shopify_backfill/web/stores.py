@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from shopify_backfill.backfill.states import LABELS, NOT_STARTED
+from shopify_backfill.backfill.states import NOT_STARTED
 from shopify_backfill.backfill.store import BackfillRow, find_backfill, list_backfills
 from shopify_backfill.config import REQUIRED_SCOPES
 from shopify_backfill.errors import InputError
@@ -37,6 +37,7 @@ from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext, utcnow
 from shopify_backfill.web.errors import FieldError, NotFound, WebError
+from shopify_backfill.web.labels import status_label
 from shopify_backfill.web.limits import CALLBACK_PARAM_CHARS, SHOP, TOKEN, excerpt
 from shopify_backfill.web.security import digest
 from shopify_backfill.web.tables import oauth_states, web_sessions
@@ -63,9 +64,7 @@ class StoreView:
 
     @property
     def status_label(self) -> str:
-        if self.backfill is None or self.backfill.status == NOT_STARTED:
-            return "Backfill not started"
-        return LABELS[self.backfill.status]
+        return status_label(self.status)
 
     @property
     def reauthorization_required(self) -> bool:
