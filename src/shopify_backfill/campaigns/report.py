@@ -6,6 +6,7 @@ fix in the wizard, in ``shopify-backfill audit`` and on the completion report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -17,6 +18,12 @@ MODE_LABELS = {
     "seed_compatible": "seed-compatible: historical data triggers campaigns unless start "
     "times or pauses prevent it",
 }
+
+
+def names_kind(name: str, kind: str) -> bool:
+    """Whether ``name`` already says what it is ("Order placed canvas" is a Canvas), so a
+    label beside it would only repeat the word ("Order placed canvas canvas")."""
+    return re.search(rf"\b{re.escape(kind)}(es|s)?\b", name, flags=re.IGNORECASE) is not None
 
 
 def audit_lines(audit: RiskAudit) -> list[str]:
@@ -39,7 +46,8 @@ def audit_lines(audit: RiskAudit) -> list[str]:
         f"messages the backfill will trigger now: {audit.predicted_messages}"
     )
     for risk in audit.risks:
-        head = f"- {risk.name} [{risk.kind}, {risk.trigger_type}]"
+        kind = "" if names_kind(risk.name, risk.kind) else f"{risk.kind}, "
+        head = f"- {risk.name} [{kind}{risk.trigger_type}]"
         now = f"now: {risk.predicted.users} users / {risk.predicted.messages} messages"
         seed = (
             f"seed-compatible: {risk.seed_compatible.users} users / "

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from shopify_backfill.profiles.schema import workspaces
 from shopify_backfill.profiles.workspaces import create_workspace
 from shopify_backfill.web.errors import FieldError, NotFound
+from shopify_backfill.web.limits import EMAIL, KEY_NAME, excerpt
 from shopify_backfill.web.passwords import (
     DUMMY_HASH,
     hash_password,
@@ -51,9 +52,9 @@ class Principal:
 
 
 def normalise_email(email: str) -> str:
-    candidate = email.strip().lower()
-    if not _EMAIL.fullmatch(candidate) or len(candidate) > 320:
-        raise FieldError(f"{email!r} is not an email address", field="email")
+    candidate = EMAIL.check(email.strip()).lower()
+    if not _EMAIL.fullmatch(candidate):
+        raise FieldError(f"{excerpt(email.strip())} is not an email address", field="email")
     return candidate
 
 
@@ -208,9 +209,9 @@ def create_api_key(
     conn: sa.Connection, workspace_id: int, name: str, *, now: datetime
 ) -> tuple[ApiKey, str]:
     """A new key for the workspace and its secret value, returned this once only."""
-    label = name.strip()
-    if not label or len(label) > 100:
-        raise FieldError("the key's name must have 1 to 100 characters", field="name")
+    label = KEY_NAME.check(name.strip())
+    if not label:
+        raise FieldError("Give the key a name saying what it is for.", field="name")
     secret = API_KEY_PREFIX + new_token()
     prefix = secret[: len(API_KEY_PREFIX) + 6]
     key_id = conn.execute(

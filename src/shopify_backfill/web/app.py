@@ -8,7 +8,7 @@ Shopify (the emulator) in-process.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
@@ -16,19 +16,23 @@ from urllib.parse import quote
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopify_backfill.errors import BackfillError
-from shopify_backfill.web import filters
-from shopify_backfill.web.auth import LoginRequired
+from shopify_backfill.web import filters, labels
+from shopify_backfill.web.auth import LoginRequired, session_caller
 from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from shopify_backfill.web.errors import WebError, status_for
 from shopify_backfill.web.jobs import WebJobs
+from shopify_backfill.web.limits import API_FIELDS, FORM_LIMITS
+from shopify_backfill.web.pages import render
 from shopify_backfill.web.routes import api_keys, backfills, notifications, session, stores
 from shopify_backfill.web.security import Signer, session_secret
 from shopify_backfill.web.throttle import AuthThrottle
@@ -37,6 +41,8 @@ from shopify_backfill.wiring import Services
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+FAVICON = STATIC_DIR / "favicon.svg"
+FAVICON_MAX_AGE = 86400
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
@@ -78,7 +84,35 @@ def _error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
 
 
-def _render_error(
+def _with_navigation(
+    request: Request,
+    status: int,
+    values: dict[str, Any],
+    headers: dict[str, str] | None,
+) -> Response | None:
+    """The error page in the logged-in user's own layout (navigation, bell), or ``None``
+    without a session, or when it cannot be read: the error may be the database itself,
+    and the error page must still be shown."""
+    context: WebContext = request.app.state.web
+    try:
+        principal = session_caller(request, context)
+        if principal is None:
+            return None
+        return render(
+            request,
+            context,
+            principal,
+            "error.html",
+            status_code=status,
+            headers=headers,
+            **values,
+        )
+    except (SQLAlchemyError, BackfillError):
+        log.warning("error page of %s rendered without navigation", request.url.path)
+        return None
+
+
+async def _render_error(
     request: Request,
     status: int,
     code: str,
@@ -86,16 +120,34 @@ def _render_error(
     field: str | None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """JSON for the API; for pages, the normal layout (with the logged-in user's own
+    navigation, so a 404 does not look like being logged out) around the message."""
     if _is_api(request):
         return JSONResponse(_error_body(code, message, field), status_code=status, headers=headers)
+    values: dict[str, Any] = {"status": status, "message": message, "field": field}
+    page = await run_in_threadpool(_with_navigation, request, status, values, headers)
+    if page is not None:
+        return page
     context: WebContext = request.app.state.web
     return context.templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "message": message, "field": field, "principal": None, "unread": 0},
+        {**values, "principal": None, "unread": 0},
         status_code=status,
         headers=headers,
     )
+
+
+def _problem(item: Mapping[str, Any]) -> dict[str, str]:
+    """One validation problem; the rejected value is left out (it may be a token or a
+    password), except a short excerpt of a too-long text that is no secret."""
+    field = ".".join(str(part) for part in item["loc"] if part != "body")
+    bound = API_FIELDS.get(field)
+    value = item.get("input")
+    too_long = item["type"] in ("string_too_long", "too_long")  # too_long: a SecretStr
+    if bound is not None and too_long and isinstance(value, str):
+        return {"field": field, "message": bound.too_long(len(value), value)}
+    return {"field": field, "message": str(item["msg"])}
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -110,7 +162,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WebError)
     async def _web(request: Request, error: WebError) -> Response:
-        return _render_error(
+        return await _render_error(
             request, error.status, error.code, error.message, error.field, error.headers
         )
 
@@ -119,17 +171,11 @@ def _install_handlers(app: FastAPI) -> None:
         status, code = status_for(error)
         if status >= 500:
             log.warning("request %s failed: %s", request.url.path, type(error).__name__)
-        return _render_error(request, status, code, str(error), None)
+        return await _render_error(request, status, code, str(error), None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in item["loc"] if part != "body"),
-                "message": str(item["msg"]),
-            }
-            for item in error.errors()
-        ]  # the rejected values are left out: they may be tokens or passwords
+        problems = [_problem(item) for item in error.errors()]
         field = problems[0]["field"] if problems else None
         text = problems[0]["message"] if problems else "invalid request"
         message = f"{field}: {text}" if field else text
@@ -137,18 +183,20 @@ def _install_handlers(app: FastAPI) -> None:
             body = _error_body("invalid_input", message, field)
             body["error"]["problems"] = problems
             return JSONResponse(body, status_code=422)
-        return _render_error(request, 422, "invalid_input", message, field)
+        return await _render_error(request, 422, "invalid_input", message, field)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         message = str(error.detail) if error.detail else "error"
-        return _render_error(request, error.status_code, "http_error", message, None)
+        return await _render_error(request, error.status_code, "http_error", message, None)
 
 
 def create_app(services: Services, *, transport: httpx.BaseTransport | None = None) -> FastAPI:
     """The partner page (HTML) and ``/api/v1`` (JSON) over ``services``."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     filters.install(templates.env)
+    templates.env.globals["limits"] = FORM_LIMITS
+    templates.env.globals.update(labels.GLOBALS)
     context = WebContext(
         services=services,
         transport=transport,
@@ -178,6 +226,17 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
     app.state.web = context
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers still ask for /favicon.ico (a JSON viewer, a bookmark, an old page):
+        the same SVG that the base template links, cacheable like the static files."""
+        return FileResponse(
+            FAVICON,
+            media_type="image/svg+xml",
+            headers={"Cache-Control": f"public, max-age={FAVICON_MAX_AGE}"},
+        )
+
     _install_handlers(app)
     for module in (session, stores, backfills, notifications, api_keys):
         app.include_router(module.pages)

@@ -4,7 +4,7 @@ Records go to the ``shopify_backfill.web.audit`` logger at WARNING, so an operat
 route them to their log pipeline or alerting on their own. Each carries, besides its
 text, the fields ``audit`` (``login_failed`` or ``api_key_failed``), ``email`` (logins:
 normalised as login compares it), ``client_address`` and ``reason`` (``unknown_account``,
-``wrong_password``, ``throttled``, ``unknown_or_revoked_key``) as record attributes.
+``wrong_password``, ``too_long``, ``throttled``, ``unknown_or_revoked_key``) as record attributes.
 The password and the presented key are never logged. Values are written with ``%r`` so
 an email containing line breaks cannot forge extra log lines.
 

@@ -105,6 +105,18 @@ def resolve(request: Request, context: WebContext) -> Principal | None:
         return session_principal(conn, token, now=utcnow())
 
 
+def session_caller(request: Request, context: WebContext) -> Principal | None:
+    """The logged-in user of the session cookie, if any; never an API key.
+
+    For error pages: they show the navigation of whoever is logged in, and must not count
+    a bad ``Authorization`` header a second time (``resolve`` already did)."""
+    token = session_token(request, context)
+    if token is None:
+        return None
+    with context.services.engine.begin() as conn:
+        return session_principal(conn, token, now=utcnow())
+
+
 async def _check_csrf(request: Request, context: WebContext, principal: Principal) -> None:
     if request.method not in UNSAFE_METHODS or principal.kind != "session":
         return

@@ -10,20 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from shopify_backfill.backfill.notify import list_notifications
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext
-
-NOTICES = {
-    "connected": "Store connected.",
-    "reauthorized": "Access reauthorized: the store granted the full scope list.",
-    "fixes_applied": "The audit's fixes were applied.",
-    "no_fixes": "There was no fix to apply.",
-    "started": "The backfill started. You can leave this page; you will be notified.",
-    "resumed": "The backfill resumes from its last checkpoint.",
-    "campaigns_resumed": "The campaigns the audit paused were resumed.",
-    "read": "Notifications marked as read.",
-    "key_revoked": "The API key was revoked.",
-    "not_enabled": "The backfill was not enabled; nothing was imported. You can start it "
-    "later from this page.",
-}
+from shopify_backfill.web.notices import notice_for
 
 
 def unread_count(context: WebContext, principal: Principal) -> int:
@@ -38,10 +25,13 @@ def render(
     template: str,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **values: Any,
 ) -> Response:
+    """``template`` with the navigation of ``principal``'s workspace (and nothing of any
+    other); the ``?notice=`` only when it belongs on this page in this state."""
     token = principal.session_token or ""
-    notice = NOTICES.get(request.query_params.get("notice", ""))
+    notice = notice_for(request.query_params.get("notice"), template, values)
     return context.templates.TemplateResponse(
         request,
         template,
@@ -53,6 +43,7 @@ def render(
             **values,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 

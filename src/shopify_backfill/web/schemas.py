@@ -1,8 +1,13 @@
-"""Request bodies of the JSON API; their field names are the ones errors point at."""
+"""Request bodies of the JSON API; their field names are the ones errors point at.
+
+Text fields carry the limits of ``limits.py``, so the API refuses what the forms refuse.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from shopify_backfill.web.limits import KEY_NAME, MARK_READ_IDS, SHOP, TOKEN
 
 
 class _Body(BaseModel):
@@ -10,12 +15,20 @@ class _Body(BaseModel):
 
 
 class ConnectToken(_Body):
-    shop: str = Field(description="The store's permanent domain, e.g. my-store.myshopify.com")
-    token: SecretStr = Field(description="Admin API access token of the store's custom app")
+    shop: str = Field(
+        max_length=SHOP.limit,
+        description="The store's permanent domain, e.g. my-store.myshopify.com",
+    )
+    token: SecretStr = Field(
+        max_length=TOKEN.limit, description="Admin API access token of the store's custom app"
+    )
 
 
 class ConnectOAuth(_Body):
-    shop: str = Field(description="The store's permanent domain, e.g. my-store.myshopify.com")
+    shop: str = Field(
+        max_length=SHOP.limit,
+        description="The store's permanent domain, e.g. my-store.myshopify.com",
+    )
 
 
 class StartBackfill(_Body):
@@ -27,9 +40,11 @@ class StartBackfill(_Body):
 
 class MarkRead(_Body):
     ids: list[int] | None = Field(
-        default=None, description="Notifications to mark read; all unread ones when omitted"
+        default=None,
+        max_length=MARK_READ_IDS,
+        description="Notifications to mark read; all unread ones when omitted",
     )
 
 
 class NewApiKey(_Body):
-    name: str = Field(min_length=1, max_length=100, description="What the key is for")
+    name: str = Field(min_length=1, max_length=KEY_NAME.limit, description="What the key is for")

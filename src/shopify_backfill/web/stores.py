@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from shopify_backfill.backfill.states import LABELS, NOT_STARTED
+from shopify_backfill.backfill.states import NOT_STARTED
 from shopify_backfill.backfill.store import BackfillRow, find_backfill, list_backfills
 from shopify_backfill.config import REQUIRED_SCOPES
 from shopify_backfill.errors import InputError
@@ -37,6 +37,8 @@ from shopify_backfill.shopify.verify import verify_token
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext, utcnow
 from shopify_backfill.web.errors import FieldError, NotFound, WebError
+from shopify_backfill.web.labels import status_label
+from shopify_backfill.web.limits import CALLBACK_PARAM_CHARS, SHOP, TOKEN, excerpt
 from shopify_backfill.web.security import digest
 from shopify_backfill.web.tables import oauth_states, web_sessions
 
@@ -62,9 +64,7 @@ class StoreView:
 
     @property
     def status_label(self) -> str:
-        if self.backfill is None or self.backfill.status == NOT_STARTED:
-            return "Backfill not started"
-        return LABELS[self.backfill.status]
+        return status_label(self.status)
 
     @property
     def reauthorization_required(self) -> bool:
@@ -123,10 +123,30 @@ def get_store(conn: sa.Connection, workspace_id: int, store_id: int) -> StoreVie
 
 
 def checked_shop(shop: str) -> str:
+    """The normalised domain; a refusal quotes only an excerpt of what was entered."""
+    SHOP.check(shop.strip())
     try:
         return validate_shop_domain(shop)
-    except OAuthError as error:
-        raise FieldError(str(error), field="shop") from None
+    except OAuthError:
+        raise FieldError(
+            f"{excerpt(shop.strip())} is not a store domain. Enter the store's permanent "
+            "domain: lower-case letters, digits and hyphens, then .myshopify.com (like "
+            "my-store.myshopify.com).",
+            field="shop",
+        ) from None
+
+
+def checked_callback(params: Mapping[str, str]) -> None:
+    """Refuse an oversized callback before any check quotes it: the shop parameter is
+    checked as a domain (``checked_shop``), every other one against a generous bound."""
+    if params.get("shop"):  # a missing one is verify_callback's to name
+        checked_shop(params["shop"])
+    for name, value in params.items():
+        if name != "shop" and len(value) > CALLBACK_PARAM_CHARS:
+            raise OAuthError(
+                f"its {excerpt(name)} parameter is {len(value):,} characters long, more than "
+                f"the {CALLBACK_PARAM_CHARS:,} Shopify sends; start the connection again"
+            )
 
 
 def connect_with_token(
@@ -134,7 +154,7 @@ def connect_with_token(
 ) -> StoreView:
     """Connect a custom app's Admin API token after proving it works for this shop."""
     domain = checked_shop(shop)
-    secret = SecretStr(token.get_secret_value().strip())
+    secret = SecretStr(TOKEN.check(token.get_secret_value().strip()))
     if not secret.get_secret_value():
         raise FieldError("paste the store's Admin API access token", field="token")
     api_url = context.api_url_for(domain)

@@ -16,6 +16,7 @@ from shopify_backfill.web.accounts import (
 from shopify_backfill.web.auth import ApiPrincipal, PagePrincipal, require_session
 from shopify_backfill.web.context import Context, WebContext, utcnow
 from shopify_backfill.web.errors import FieldError
+from shopify_backfill.web.limits import KEY_NAME
 from shopify_backfill.web.pages import redirect, render
 from shopify_backfill.web.schemas import NewApiKey
 
@@ -30,6 +31,7 @@ def _page(
     *,
     created: str | None = None,
     error: str | None = None,
+    name: str = "",
     status_code: int = 200,
 ) -> Response:
     with context.services.engine.connect() as conn:
@@ -42,6 +44,7 @@ def _page(
         keys=keys,
         created=created,
         error=error,
+        name=name,
         status_code=status_code,
     )
 
@@ -68,7 +71,14 @@ def create_key_form(
         with context.services.engine.begin() as conn:
             _, secret = create_api_key(conn, principal.workspace_id, name, now=utcnow())
     except FieldError as error:
-        return _page(request, context, principal, error=error.message, status_code=422)
+        return _page(
+            request,
+            context,
+            principal,
+            error=error.message,
+            name=KEY_NAME.echo(name),
+            status_code=422,
+        )
     return _page(request, context, principal, created=secret, status_code=201)
 
 

@@ -4,8 +4,10 @@ The login form is protected against login CSRF with a signed double-submit cooki
 there is no session yet whose token could be used. Attempts are throttled per account and
 per client address (``web/throttle.py``: 429 with ``Retry-After``, shown on the form), and
 each refusal is written to the audit log (``web/audit.py``). A wrong password and an
-unknown email get the same page, status and cost. ``next`` brings the user back where
-the login was asked for, query included (an OAuth callback), on this site only.
+unknown email get the same page, status and cost; an email or password longer than any
+account can have (``web/limits.py``) is refused as such, before scrypt runs. ``next``
+brings the user back where the login was asked for, query included (an OAuth callback),
+on this site only.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from shopify_backfill.web.auth import (
     set_session_cookie,
 )
 from shopify_backfill.web.context import Context, WebContext, utcnow
-from shopify_backfill.web.errors import Forbidden, TooManyAttempts
+from shopify_backfill.web.errors import FieldError, Forbidden, TooManyAttempts
+from shopify_backfill.web.limits import EMAIL, PASSWORD
 from shopify_backfill.web.pages import redirect
 from shopify_backfill.web.security import new_token
 from shopify_backfill.web.throttle import client_address, describe_wait
@@ -122,7 +125,7 @@ def login(
             field="csrf_token",
         )
     address = client_address(request)
-    shown_email = email.strip()[:320]
+    shown_email = EMAIL.echo(email.strip())
     wait = context.throttle.take_login_attempt(email, address)
     if wait is not None:
         audit.login_failed(email, address, "throttled", retry_after=wait)
@@ -137,6 +140,19 @@ def login(
             email=shown_email,
             status_code=refusal.status,
             headers=refusal.headers,
+        )
+    try:
+        EMAIL.check(email.strip())
+        PASSWORD.check(password)
+    except FieldError as error:  # no account has such an email or password: no scrypt run
+        audit.login_failed(email, address, "too_long")
+        return _login_page(
+            request,
+            context,
+            next_url=_safe_next(next),
+            error=error.message,
+            email=shown_email,
+            status_code=error.status,
         )
     now = utcnow()
     with context.services.engine.begin() as conn:

@@ -18,10 +18,12 @@ from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.auth import ApiPrincipal, PagePrincipal, require_session
 from shopify_backfill.web.context import Context, WebContext
 from shopify_backfill.web.errors import FieldError
+from shopify_backfill.web.limits import SHOP
 from shopify_backfill.web.pages import redirect, render
 from shopify_backfill.web.schemas import ConnectOAuth, ConnectToken, StartBackfill
 from shopify_backfill.web.stores import (
     begin_oauth,
+    checked_callback,
     complete_oauth,
     connect_with_token,
     get_store,
@@ -81,7 +83,7 @@ def connect_oauth_form(
             context,
             principal,
             errors={f"oauth_{error.field}": error.message},
-            values={"oauth_shop": shop},
+            values={"oauth_shop": SHOP.echo(shop)},
             status_code=422,
         )
     return redirect(url)
@@ -104,7 +106,7 @@ def connect_token_form(
             context,
             principal,
             errors={f"token_{error.field}": error.message},
-            values={"token_shop": shop},  # the token itself is never sent back
+            values={"token_shop": SHOP.echo(shop)},  # the token itself is never sent back
             status_code=422,
         )
     return redirect(f"/stores/{store.id}?notice=connected")
@@ -119,8 +121,9 @@ def oauth_callback(
 ) -> Response:
     params = dict(request.query_params)
     try:
+        checked_callback(params)
         result = complete_oauth(context, principal, params)
-    except OAuthError as error:
+    except (OAuthError, FieldError) as error:
         return render(
             request,
             context,
