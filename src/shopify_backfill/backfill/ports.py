@@ -62,8 +62,9 @@ class Destination(Protocol):
         """Before the first batch of a run: check access, settle a crashed run's sends."""
         ...
 
-    def deliver(self, engine: sa.Engine, backfill_id: int) -> None:
-        """After a batch commits: send what it stored (raises on a fatal refusal)."""
+    def deliver(self, engine: sa.Engine, backfill_id: int, *, final: bool) -> None:
+        """After a batch commits: send what it stored (raises on a fatal refusal);
+        ``final`` once all batches are in, to send what was held back to fill up."""
         ...
 
     def unfinished(self, conn: sa.Connection, backfill_id: int) -> int:

@@ -427,9 +427,9 @@ class _Run:
             self._stop_if_asked()
             for batch in extractor.batches(checkpoint):
                 self._commit(batch)
-                self.destination.deliver(self.engine, self.row.id)
+                self.destination.deliver(self.engine, self.row.id, final=False)
                 self._stop_if_asked()
-        self.destination.deliver(self.engine, self.row.id)
+        self.destination.deliver(self.engine, self.row.id, final=True)
         self._save(phase="finishing")
         heartbeat.stop()
         return self._complete()

@@ -32,7 +32,7 @@ class EmbeddedDestination:
     def prepare(self, engine: sa.Engine, backfill_id: int) -> None:
         """Nothing to check: the store is the run's own database."""
 
-    def deliver(self, engine: sa.Engine, backfill_id: int) -> None:
+    def deliver(self, engine: sa.Engine, backfill_id: int, *, final: bool) -> None:
         """Nothing to send: the batch's writes are its delivery."""
 
     def unfinished(self, conn: sa.Connection, backfill_id: int) -> int:

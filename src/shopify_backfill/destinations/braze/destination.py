@@ -27,7 +27,6 @@ from shopify_backfill.destinations.braze import ledger
 from shopify_backfill.destinations.braze.client import BrazeClient, DeliveryUnknown
 from shopify_backfill.destinations.braze.errors import BrazeRejected
 from shopify_backfill.destinations.braze.objects import UserKey, translate
-from shopify_backfill.destinations.braze.packing import pack
 from shopify_backfill.destinations.braze.registry import BrazeTarget
 from shopify_backfill.destinations.braze.tables import braze_profiles
 from shopify_backfill.mapping.intents import ALIAS_CUSTOMER_ID, ALIAS_EMAIL, ALIAS_PHONE
@@ -91,7 +90,8 @@ class BrazeDestination:
             conn,
             destination_id=self.target.id,
             backfill_id=_backfill(ctx),
-            bodies=pack(translation.objects, self.target.max_objects),
+            objects=translation.objects,
+            max_objects=self.target.max_objects,
             now=ctx.now or datetime.now(UTC),
         )
         return LoadResult(
@@ -197,12 +197,16 @@ class BrazeDestination:
                 uncertain,
             )
 
-    def deliver(self, engine: sa.Engine, backfill_id: int) -> None:
-        """Send every pending request of the backfill; raise the first fatal refusal."""
+    def deliver(self, engine: sa.Engine, backfill_id: int, *, final: bool) -> None:
+        """Send the pending requests of the backfill (the last, not yet full one only when
+        ``final``); raise the first fatal refusal."""
+        full = None if final else self.target.max_objects
         client = self.client()
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="braze") as pool:
             while True:
-                claimed = ledger.claim(engine, backfill_id, self._concurrency * CLAIMS_PER_SENDER)
+                claimed = ledger.claim(
+                    engine, backfill_id, self._concurrency * CLAIMS_PER_SENDER, full=full
+                )
                 if not claimed:
                     return
                 futures = [pool.submit(_send, client, request) for request in claimed]

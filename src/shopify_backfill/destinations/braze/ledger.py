@@ -23,7 +23,8 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from shopify_backfill.destinations.braze.packing import TrackBody
+from shopify_backfill.destinations.braze.objects import ArrayName, BrazeObject
+from shopify_backfill.destinations.braze.packing import ARRAYS, TrackBody, pack
 from shopify_backfill.destinations.braze.tables import REQUEST_STATES, braze_requests
 from shopify_backfill.profiles.types import json_dumps, json_loads
 
@@ -55,40 +56,77 @@ def enqueue(
     *,
     destination_id: int,
     backfill_id: int,
-    bodies: Sequence[TrackBody],
+    objects: Sequence[tuple[ArrayName, BrazeObject]],
+    max_objects: int,
     now: datetime,
 ) -> None:
-    """Store a batch's requests ``pending`` on the batch's own transaction."""
-    if not bodies:
+    """Store a batch's objects ``pending`` on the batch's own transaction.
+
+    The last request of the previous batch is filled up first (it waits unsent while
+    it is not full), so requests hold ``max_objects`` each except the very last one.
+    """
+    if not objects:
         return
-    conn.execute(
-        sa.insert(braze_requests),
-        [
+    objects = list(objects)
+    size = _r.attributes + _r.events + _r.purchases
+    open_request = conn.execute(
+        sa.select(_r.id, _r.body)
+        .where(_r.backfill_id == backfill_id, _r.state == "pending", size < max_objects)
+        .order_by(_r.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).one_or_none()
+    if open_request is not None:
+        arrays: dict[ArrayName, list[BrazeObject]] = json_loads(bytes(open_request.body))
+        room = max_objects - sum(len(items) for items in arrays.values())
+        for name, obj in objects[:room]:
+            arrays.setdefault(name, []).append(obj)
+        objects = objects[room:]
+        body = TrackBody({name: arrays[name] for name in ARRAYS if name in arrays})
+        conn.execute(
+            sa.update(braze_requests).where(_r.id == open_request.id).values(**_columns(body))
+        )
+    bodies = pack(objects, max_objects)
+    if bodies:
+        rows = [
             {
                 "destination_id": destination_id,
                 "backfill_id": backfill_id,
                 "state": "pending",
-                "body": json_dumps(body.arrays).encode(),
-                "attributes": body.count("attributes"),
-                "events": body.count("events"),
-                "purchases": body.count("purchases"),
                 "created_at": now,
+                **_columns(body),
             }
             for body in bodies
-        ],
-    )
+        ]
+        conn.execute(sa.insert(braze_requests), rows)
 
 
-def claim(engine: sa.Engine, backfill_id: int, limit: int) -> list[Claimed]:
-    """Mark up to ``limit`` pending requests ``sending`` and commit, oldest first.
+def _columns(body: TrackBody) -> dict[str, Any]:
+    return {
+        "body": json_dumps(body.arrays).encode(),
+        "attributes": body.count("attributes"),
+        "events": body.count("events"),
+        "purchases": body.count("purchases"),
+    }
+
+
+def claim(
+    engine: sa.Engine, backfill_id: int, limit: int, *, full: int | None = None
+) -> list[Claimed]:
+    """Mark up to ``limit`` pending requests ``sending`` and commit, oldest first;
+    with ``full``, only requests of at least that many objects (the last, still being
+    filled, waits).
 
     Several workers may deliver one backfill: on PostgreSQL each skips the rows another
     has locked, so no request is claimed twice.
     """
+    pending = (_r.backfill_id == backfill_id) & (_r.state == "pending")
+    if full is not None:
+        pending = pending & (_r.attributes + _r.events + _r.purchases >= full)
     with engine.begin() as conn:
         rows = conn.execute(
             sa.select(_r.id, _r.body, _r.events, _r.purchases)
-            .where(_r.backfill_id == backfill_id, _r.state == "pending")
+            .where(pending)
             .order_by(_r.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
