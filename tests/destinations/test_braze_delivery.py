@@ -17,7 +17,7 @@ from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.runner import RunOutcome, run_backfill
 from shopify_backfill.backfill.store import BackfillRow, get_backfill
 from shopify_backfill.profiles import export_profiles
-from shopify_backfill.wiring import Services
+from shopify_backfill.wiring import Services, make_preview
 from shopify_backfill.wiring.destinations import add_braze_destination, braze_destinations
 
 from .braze_compare import braze_view, embedded_view, match_users
@@ -145,6 +145,43 @@ def test_a_revoked_key_stops_the_run_by_name_and_resume_finishes_exactly(
     assert_same_as_embedded(braze, profiles, shop)
     assert outcome.report is not None
     assert outcome.report["delivery"]["uncertain"]["requests"] == 0
+
+
+_NOT_BILLED = {"user_alias", "external_id", "_update_existing_only", "subscription_groups"}
+
+
+def test_the_previews_braze_estimate_prices_what_braze_then_counts(
+    make_shop: Any, make_services: Any, make_braze: Any
+) -> None:
+    """Braze bills 1 per custom event, purchase and attribute set, properties free:
+    https://braze.com/docs/user_guide/data_and_analytics/data_points ."""
+    shop: Shop = make_shop(customers=60, orders=240, seed=5)
+    braze: Braze = make_braze()
+    services = make_services()
+    row = braze_backfill(services, shop, braze)
+    preview = make_preview(services, row, shop.options())
+
+    outcome = run(services, shop, braze, row)
+
+    assert outcome.status == "completed", outcome.failure_reason
+    received = braze.workspace.received
+    events = sum(len(body.get("events", ())) + len(body.get("purchases", ())) for body in received)
+    attributes = sum(
+        len(set(item) - _NOT_BILLED) for body in received for item in body.get("attributes", ())
+    )
+    estimate = preview.estimate
+    assert outcome.report is not None
+    metered = outcome.report["data_points"]["total"]
+    billed = events + attributes
+    # The preview prices a sample; what it must get right for Braze is the pricing:
+    # Braze's share of the platform's figure, estimated, is the share actually billed.
+    assert abs((estimate.braze_total / estimate.total) / (billed / metered) - 1) <= 0.2, (
+        estimate,
+        billed,
+        metered,
+    )
+    assert billed < metered, "Braze bills no properties"
+    assert preview.to_json()["data_points_estimate"]["braze_total"] == estimate.braze_total
 
 
 def _email_body(services: Services, backfill_id: int) -> str:

@@ -55,6 +55,11 @@ class DataPointEstimate:
     per_customer: float
     sampled_orders: int
     sampled_customers: int
+    braze_total: int = 0
+    """The same window priced as Braze bills it: 1 per custom event, purchase and
+    attribute set, properties free (https://braze.com/docs/user_guide/data_and_analytics/data_points)."""
+    braze_per_order: float = 0.0
+    braze_per_customer: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class Preview:
                 "per_customer": round(self.estimate.per_customer, 2),
                 "sampled_orders": self.estimate.sampled_orders,
                 "sampled_customers": self.estimate.sampled_customers,
+                "braze_total": self.estimate.braze_total,
+                "braze_per_order": round(self.estimate.braze_per_order, 2),
+                "braze_per_customer": round(self.estimate.braze_per_customer, 2),
             },
             "missing_scopes": list(report.missing_scopes),
             "reauthorize_url": report.reauthorize_url,
@@ -151,30 +159,43 @@ def estimate_datapoints(
     order_sample = next(iter(reader.order_pages(None))).records if orders else []
     customer_sample = next(iter(reader.customer_pages(None))).records if customers else []
     order_total = 0
+    braze_order_total = 0
     older_buyers: set[str] = set()
     for order in order_sample:
         mapped = map_record(order, options)
         if isinstance(mapped, OrderIntent):
             order_total += order_points(mapped)
+            braze_order_total += 1 + len(mapped.purchases)
             buyer = order.customer if isinstance(order, Order) else None
             if buyer is not None and _created_before(buyer.created_at, window):
                 older_buyers.add(buyer.id)
     customer_total = 0
+    braze_customer_total = 0
     for customer in customer_sample:
         mapped = map_record(customer, options)
         if isinstance(mapped, CustomerIntent):
             customer_total += len(mapped.attributes)
+            # In Braze, email, phone and email_subscribe are attributes too.
+            braze_customer_total += len(mapped.attributes) + sum(
+                value is not None
+                for value in (mapped.email, mapped.phone_e164, mapped.email_subscription)
+            )
     per_order = order_total / len(order_sample) if order_sample else 0.0
     per_customer = customer_total / len(customer_sample) if customer_sample else 0.0
     # Buyers created before the window are imported too (through their orders).
     older_share = len(older_buyers) / len(order_sample) if order_sample else 0.0
     touched_customers = customers + older_share * orders
+    braze_per_order = braze_order_total / len(order_sample) if order_sample else 0.0
+    braze_per_customer = braze_customer_total / len(customer_sample) if customer_sample else 0.0
     return DataPointEstimate(
         total=round(per_order * orders + per_customer * touched_customers),
         per_order=per_order,
         per_customer=per_customer,
         sampled_orders=len(order_sample),
         sampled_customers=len(customer_sample),
+        braze_total=round(braze_per_order * orders + braze_per_customer * touched_customers),
+        braze_per_order=braze_per_order,
+        braze_per_customer=braze_per_customer,
     )
 
 
@@ -254,6 +275,8 @@ def render_preview(preview: Preview) -> str:
         f"extraction        {preview.mode}",
         f"data points       ~{estimate.total:,} (estimated from {estimate.sampled_orders} "
         f"orders and {estimate.sampled_customers} customers)",
+        f"  in Braze        ~{estimate.braze_total:,} when delivered to a Braze workspace "
+        "(events, purchases and attributes; Braze does not bill properties)",
     ]
     if report.missing_scopes:
         lines.append(
