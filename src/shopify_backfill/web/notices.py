@@ -67,6 +67,12 @@ NOTICES: dict[str, Notice] = {
     ),
     "fixes_applied": Notice("The audit's fixes were applied.", "wizard.html", _preview_shown),
     "no_fixes": Notice("There was no fix to apply.", "wizard.html", _preview_shown),
+    "destination_added": Notice(
+        "Braze workspace added: Braze accepted the API key, which is stored encrypted. It is "
+        "chosen as this backfill's destination below.",
+        "wizard.html",
+        _preview_shown,
+    ),
     "started": Notice(
         "The backfill started. You can leave this page; you will be notified.",
         "backfill.html",
