@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from graphql import GraphQLSchema
+from playwright.sync_api import Browser, sync_playwright
 
 from braze_emulator import BrazeWorkspace
 from braze_emulator import create_app as create_braze_app
@@ -36,6 +37,14 @@ from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 from shopify_emulator.transport import EmulatorTransport
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 BASE_URL = "https://testserver"
 READ_ONLY_LEGACY = ["read_customers", "read_orders"]
@@ -290,3 +299,13 @@ def braze_web(tmp_path: Path, shop: Shop) -> Iterator[BrazeWeb]:
         user.client.__exit__(None, None, None)
     services.dispose()
     transport.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, one per browser test module."""
+    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
