@@ -19,6 +19,7 @@ from shopify_backfill.destinations.braze.tables import braze_destinations
 
 from .conftest import BRAZE_KEY, BRAZE_NO_TRACK_KEY, BRAZE_URL, BrazeWeb, User, Web
 from .test_backfill_flow import events
+from .test_pages import report_rows
 
 GOOD = {
     "name": "prod",
@@ -176,7 +177,9 @@ def test_braze_unreachable_or_not_braze_is_said_on_the_form(braze_web: BrazeWeb)
         ({"api_key": "two words"}, "braze-key", "one word, without spaces"),
         ({"api_key": "k" * 201}, "braze-key", "201 characters long; it can have at most 200"),
         ({"max_objects": "100"}, "braze-max-objects", "75 (Braze's cap) or 50"),
+        ({"rest_endpoint": "https://" + "e" * 248}, "braze-endpoint", "at most 255"),
         ({"sms_group_id": "no/slash"}, "braze-sms", "is not a Braze id"),
+        ({"sms_group_id": "g" * 65}, "braze-sms", "65 characters long; it can have at most 64"),
     ],
 )
 def test_each_field_is_checked_before_braze_is_asked(
@@ -295,6 +298,9 @@ def test_a_backfill_started_in_the_wizard_is_delivered_to_braze_and_reported(
     events_shown = re.search(r'data-delivery-figure="events">([^<]*)<', text)
     assert events_shown and events_shown.group(1) == f"{delivery['sent']['events']:,}"
     assert "No request was in flight at a crash" in text
+    rows = report_rows(text)  # the delivery's rows do not repeat the report's own
+    assert rows.count("purchases") == 1 and rows.count("purchase objects sent") == 1, rows
+    assert "event objects sent" in rows and "order created events" in rows, rows
     assert BRAZE_KEY not in text and BRAZE_KEY not in stream.text
 
 
