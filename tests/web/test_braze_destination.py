@@ -380,3 +380,50 @@ def test_the_api_without_a_destination_keeps_the_profile_store(braze_web: BrazeW
     assert "braze" not in view
     assert braze_web.braze.users() == []
     assert "Braze workspace" not in braze_web.alice.get(f"/backfills/{view['backfill_id']}").text
+
+
+def test_a_run_stopped_by_a_revoked_key_takes_a_new_key_on_its_page_then_resumes(
+    braze_web: BrazeWeb,
+) -> None:
+    store = braze_web.connect(braze_web.alice)
+    assert add(braze_web.alice, store["id"]).status_code == 303
+    braze_web.braze.revoke_key(BRAZE_KEY)  # revoked in Braze after it was added
+    started = braze_web.alice.post(
+        f"/api/v1/stores/{store['id']}/backfill",
+        json={"enable": True, "acknowledge_runs_once": True, "destination": "prod"},
+    )
+    assert started.status_code == 202
+    backfill_id = started.json()["backfill_id"]
+    braze_web.wait()
+    failed = braze_web.alice.get(f"/api/v1/backfills/{backfill_id}").json()
+    assert failed["status"] == "failed" and "Braze refused the API key" in failed["failure_reason"]
+    page = braze_web.alice.get(f"/backfills/{backfill_id}").text
+    assert "data-replace-key" in page and "New REST API key for prod" in page
+
+    url = f"/backfills/{backfill_id}/destination/key"
+    wrong = braze_web.alice.form(url, {"api_key": BRAZE_KEY})  # still revoked
+    assert wrong.status_code == 422
+    assert "Braze refused this API key (401)" in field_error(wrong.text, "braze-new-key")
+    assert BRAZE_KEY not in wrong.text
+    assert braze_web.bob.form(url, {"api_key": "braze-web-key-new"}).status_code == 404
+
+    braze_web.braze.add_key("braze-web-key-new")
+    replaced = braze_web.alice.form(url, {"api_key": "braze-web-key-new"})
+    assert replaced.status_code == 303
+    assert replaced.headers["location"] == f"/backfills/{backfill_id}?notice=key_replaced#resume"
+    notice = braze_web.alice.get(replaced.headers["location"]).text
+    assert "Braze accepted the new API key" in notice and "braze-web-key-new" not in notice
+    with braze_web.services.engine.connect() as conn:
+        row = conn.execute(sa.select(braze_destinations)).one()
+    assert row.rest_endpoint == BRAZE_URL and row.max_objects == 50  # options kept
+    assert braze_web.services.cipher.decrypt(row.api_key_encrypted).get_secret_value() == (
+        "braze-web-key-new"
+    )
+
+    assert braze_web.alice.form(f"/backfills/{backfill_id}/resume", {}).status_code == 303
+    braze_web.wait()
+    done = braze_web.alice.get(f"/api/v1/backfills/{backfill_id}").json()
+    assert done["status"] == "completed", done["failure_reason"]
+    assert done["report"]["delivery"]["sent"]["requests"] > 0 and braze_web.braze.users()
+    again = braze_web.alice.form(url, {"api_key": "braze-web-key-new"})
+    assert again.status_code == 409  # only while stopped

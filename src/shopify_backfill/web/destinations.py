@@ -286,15 +286,45 @@ def add_braze(
             "that endpoint to replace its key, or give this workspace another name.",
             field=DESTINATION_NAME.field,
         )
+    return _prove_and_store(
+        context,
+        principal,
+        BrazeChoice(0, name, endpoint, max_objects, group),
+        key,
+    )
+
+
+def replace_key(
+    context: WebContext, principal: Principal, row: BackfillRow, api_key: SecretStr
+) -> BrazeTarget:
+    """A new key for the Braze destination of ``row`` (its endpoint and options kept):
+    what a run stopped by a refused key needs before **Resume**."""
+    key = _checked_key(api_key)
+    with context.services.engine.connect() as conn:
+        choice = next(
+            (c for c in braze_choices(conn, row.workspace_id) if c.id == row.braze_destination_id),
+            None,
+        )
+    if choice is None:
+        raise FieldError("this backfill does not deliver to a Braze workspace", field=None)
+    return _prove_and_store(context, principal, choice, key)
+
+
+def _prove_and_store(
+    context: WebContext, principal: Principal, choice: BrazeChoice, key: SecretStr
+) -> BrazeTarget:
+    """``add_braze_destination`` (key proven on Braze, then stored encrypted), its
+    refusals in the page's words, none quoting the key."""
+    endpoint = choice.rest_endpoint
     try:
         return add_braze_destination(
             context.services,
             workspace_id=principal.workspace_id,
-            name=name,
+            name=choice.name,
             rest_endpoint=endpoint,
             api_key=key,
-            max_objects=max_objects,
-            sms_group_id=group,
+            max_objects=choice.max_objects,
+            sms_group_id=choice.sms_group_id,
             transport=context.braze_transport,
         )
     except BrazeAuthError as error:
