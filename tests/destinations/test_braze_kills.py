@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from backfill.served import CLI, REPO, Served, cli_env, connect_served, run_cli, serve_emulator
+from braze_emulator.served import KEY, ServedBraze, serve_braze
 from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.config import Settings
 from shopify_backfill.profiles import export_profiles
@@ -32,7 +33,6 @@ from shopify_backfill.profiles.types import json_dumps
 from shopify_backfill.wiring import build_services
 
 from .braze_compare import braze_view, embedded_view, match_users
-from .braze_served import KEY, ServedBraze, serve_braze
 
 KILLS = 12
 

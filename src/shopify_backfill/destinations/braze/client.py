@@ -15,6 +15,7 @@ https://www.braze.com/docs/api/api_limits/ .
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ TRACK_PATH = "/users/track"
 MAX_THROTTLED = 100
 """429s one request waits out before the run stops (resumable): minutes of throttling."""
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+"""httpcore writes a request's headers and body separately; with Nagle on, the body's
+last segment waits for the delayed ACK of the headers (about 40 ms on Linux), which
+capped one sender at about 22 requests/s against a local Braze stand-in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +102,7 @@ class BrazeClient:
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=rest_endpoint,
-            transport=transport,
+            transport=transport or httpx.HTTPTransport(socket_options=_NO_DELAY),
             timeout=_TIMEOUT,
             headers={
                 "Authorization": f"Bearer {api_key.get_secret_value()}",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -43,7 +43,6 @@ KEY_PREFERENCE: Final = (ALIAS_CUSTOMER_ID, ALIAS_EMAIL, ALIAS_PHONE)
 """A profile is known in Braze by its first alias in this order, as Braze's own Shopify
 integration keys users; fixed at the first delivery."""
 FALLBACK_LABEL: Final = "shopify_backfill_profile"
-CLAIMS_PER_SENDER: Final = 1
 
 
 class BrazeDestination:
@@ -199,26 +198,51 @@ class BrazeDestination:
 
     def deliver(self, engine: sa.Engine, backfill_id: int, *, final: bool) -> None:
         """Send the pending requests of the backfill (the last, not yet full one only when
-        ``final``); raise the first fatal refusal."""
+        ``final``); raise the first fatal refusal.
+
+        ``concurrency`` requests stay in flight: as soon as half of them are answered,
+        their fates are committed and as many are claimed, in one transaction,
+        so the sender never idles behind its slowest request (a lock-step round of
+        ``concurrency`` reached ~64% of what the same client sends unhindered) and the
+        database sees one commit per ``concurrency / 2`` requests. At most
+        ``concurrency + concurrency / 2`` requests are ``sending`` at any moment: that is
+        the window a crash leaves to ``recover``.
+        """
         full = None if final else self.target.max_objects
         client = self.client()
+        group = max(1, self._concurrency // 2)
+        in_flight: dict[Future[tuple[ledger.Settled, BaseException | None]], int] = {}
+        answered: list[ledger.Settled] = []
+        failure: BaseException | None = None
+        exhausted = False
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="braze") as pool:
             while True:
-                claimed = ledger.claim(
-                    engine, backfill_id, self._concurrency * CLAIMS_PER_SENDER, full=full
-                )
-                if not claimed:
-                    return
-                futures = [pool.submit(_send, client, request) for request in claimed]
-                outcomes: list[ledger.Settled] = []
-                failure: BaseException | None = None
-                for future in futures:
+                room = self._concurrency - len(in_flight)
+                claiming = failure is None and not exhausted and (room >= group or not in_flight)
+                if claiming or len(answered) >= group or (answered and not in_flight):
+                    claimed = ledger.settle_and_claim(
+                        engine,
+                        answered,
+                        datetime.now(UTC),
+                        backfill_id,
+                        room if claiming else 0,
+                        full=full,
+                    )
+                    answered = []
+                    if claiming:
+                        exhausted = len(claimed) < room
+                    for request in claimed:
+                        in_flight[pool.submit(_send, client, request)] = request.id
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del in_flight[future]
                     outcome, error = future.result()
-                    outcomes.append(outcome)
+                    answered.append(outcome)
                     failure = failure or error
-                ledger.settle(engine, outcomes, datetime.now(UTC))
-                if failure is not None:
-                    raise failure
+        if failure is not None:
+            raise failure
 
     def summary(self, conn: sa.Connection, backfill_id: int) -> dict[str, Any]:
         section = ledger.summary(conn, backfill_id)

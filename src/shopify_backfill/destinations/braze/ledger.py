@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -120,10 +120,35 @@ def claim(
     Several workers may deliver one backfill: on PostgreSQL each skips the rows another
     has locked, so no request is claimed twice.
     """
-    pending = (_r.backfill_id == backfill_id) & (_r.state == "pending")
-    if full is not None:
-        pending = pending & (_r.attributes + _r.events + _r.purchases >= full)
+    return settle_and_claim(engine, (), datetime.now(UTC), backfill_id, limit, full=full)
+
+
+def settle(engine: sa.Engine, outcomes: Iterable[Settled], now: datetime) -> None:
+    """Record what Braze said, in one commit; ``pending`` puts a request back."""
+    outcomes = list(outcomes)
+    if outcomes:
+        with engine.begin() as conn:
+            _settle(conn, outcomes, now)
+
+
+def settle_and_claim(
+    engine: sa.Engine,
+    outcomes: Iterable[Settled],
+    now: datetime,
+    backfill_id: int,
+    limit: int,
+    *,
+    full: int | None = None,
+) -> list[Claimed]:
+    """``settle`` then ``claim`` in one commit: the sender's one transaction per group
+    of answers (the database, not Braze, was what kept the sender under its ceiling)."""
     with engine.begin() as conn:
+        _settle(conn, list(outcomes), now)
+        if limit <= 0:
+            return []
+        pending = (_r.backfill_id == backfill_id) & (_r.state == "pending")
+        if full is not None:
+            pending = pending & (_r.attributes + _r.events + _r.purchases >= full)
         rows = conn.execute(
             sa.select(_r.id, _r.body, _r.events, _r.purchases)
             .where(pending)
@@ -140,19 +165,42 @@ def claim(
     return [Claimed(row.id, bytes(row.body), bool(row.events or row.purchases)) for row in rows]
 
 
-def settle(engine: sa.Engine, outcomes: Iterable[Settled], now: datetime) -> None:
-    """Record what Braze said, in one commit; ``pending`` puts a request back."""
-    outcomes = list(outcomes)
+_SETTLE = (
+    sa.update(braze_requests)
+    .where(_r.id == sa.bindparam("request_id"))
+    .values(
+        state=sa.bindparam("new_state"),
+        body=sa.bindparam("new_body"),
+        sent_at=sa.bindparam("new_sent_at"),
+        errors=sa.bindparam("new_errors"),
+    )
+)
+_PUT_BACK = (
+    sa.update(braze_requests).where(_r.id == sa.bindparam("request_id")).values(state="pending")
+)
+
+
+def _settle(conn: sa.Connection, outcomes: list[Settled], now: datetime) -> None:
     if not outcomes:
         return
-    with engine.begin() as conn:
-        unsure = [outcome.id for outcome in outcomes if outcome.state == "uncertain"]
-        _resend_attributes(conn, unsure, now)
-        for outcome in outcomes:
-            values: dict[str, Any] = {"state": outcome.state}
-            if outcome.state in ("sent", "rejected", "uncertain"):
-                values.update(body=None, sent_at=now, errors=outcome.detail or None)
-            conn.execute(sa.update(braze_requests).where(_r.id == outcome.id).values(**values))
+    unsure = [outcome.id for outcome in outcomes if outcome.state == "uncertain"]
+    _resend_attributes(conn, unsure, now)
+    done = [
+        {
+            "request_id": outcome.id,
+            "new_state": outcome.state,
+            "new_body": None,
+            "new_sent_at": now,
+            "new_errors": outcome.detail or None,
+        }
+        for outcome in outcomes
+        if outcome.state in ("sent", "rejected", "uncertain")
+    ]
+    back = [{"request_id": outcome.id} for outcome in outcomes if outcome.state == "pending"]
+    if done:
+        conn.execute(_SETTLE, done)
+    if back:
+        conn.execute(_PUT_BACK, back)
 
 
 def _resend_attributes(conn: sa.Connection, request_ids: Sequence[int], now: datetime) -> None:

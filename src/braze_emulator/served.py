@@ -1,4 +1,6 @@
-"""The Braze stand-in as a real server process (``python -m braze_emulator serve``)."""
+"""The Braze stand-in as a real server process (``python -m braze_emulator serve``),
+and a small client of its admin routes: for tests and benchmarks that drive a product
+process (the CLI) against a stand-in it reaches over the network."""
 
 from __future__ import annotations
 
@@ -17,9 +19,8 @@ import msgspec
 
 from braze_emulator import BrazeUser
 
-REPO = Path(__file__).resolve().parents[2]
 KEY = "braze-served-key"
-SECRET = "braze-served-admin"
+SECRET = "braze-served-admin"  # noqa: S105 - the stand-in's test admin secret
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
@@ -45,11 +46,14 @@ class ServedBraze:
 
 
 @contextmanager
-def serve_braze(folder: Path, *, limit: int = 3000, window: float = 3.0) -> Iterator[ServedBraze]:
+def serve_braze(
+    folder: Path, *, limit: int = 3000, window: float = 3.0, max_objects: int = 75
+) -> Iterator[ServedBraze]:
+    """Serve a stand-in on a free port, logging to ``folder/braze.log``, until exit."""
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "braze.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
                 "-m",
@@ -65,8 +69,9 @@ def serve_braze(folder: Path, *, limit: int = 3000, window: float = 3.0) -> Iter
                 str(limit),
                 "--window",
                 str(window),
+                "--max-objects",
+                str(max_objects),
             ],
-            cwd=REPO,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
