@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from graphql import GraphQLSchema
 from playwright.sync_api import Browser, Page, expect
 
-from destinations.braze_served import KEY, ServedBraze, serve_braze
+from braze_emulator.served import KEY, ServedBraze, serve_braze
 from emulator_fixtures import serve_on_port
 from shopify_backfill.destinations.braze.tables import braze_destinations
 from shopify_backfill.web import create_app
