@@ -2,7 +2,8 @@
 
 The emulator's synthetic store is generated around the real current time, because the
 partner page connects stores "now" and the backfill window is the 90 days before that.
-Two workspaces with one user each let every test try the other tenant's ids.
+Two workspaces with one user each let every test try the other tenant's ids; ``braze_web``
+adds a Braze stand-in reached in process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from graphql import GraphQLSchema
+from playwright.sync_api import Browser, sync_playwright
 
+from braze_emulator import BrazeWorkspace
+from braze_emulator import create_app as create_braze_app
 from shopify_backfill.campaigns import add_campaigns, parse_spec
 from shopify_backfill.config import Settings
 from shopify_backfill.profiles.schema import workspaces
@@ -33,6 +37,14 @@ from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 from shopify_emulator.transport import EmulatorTransport
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 BASE_URL = "https://testserver"
 READ_ONLY_LEGACY = ["read_customers", "read_orders"]
@@ -240,3 +252,60 @@ def follow_oauth(user: User, shop: Shop, authorize_url: str) -> httpx.Response:
     location = urlsplit(consent.headers["location"])
     assert f"{location.scheme}://{location.netloc}" == BASE_URL
     return user.get(f"{location.path}?{location.query}")
+
+
+BRAZE_KEY = "braze-web-key-7f3c9e21"
+BRAZE_URL = "https://rest.stand-in.braze.test"
+BRAZE_NO_TRACK_KEY = "braze-web-key-export-only"
+
+
+class KeptOpen(httpx.BaseTransport):
+    """The Braze stand-in's in-process transport, shared by every client the app opens
+    (the key check, each run): closing one client must not stop it (see
+    ``SwitchableTransport``); ``shutdown`` does, at the end of the test."""
+
+    def __init__(self, inner: EmulatorTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Left open for the other clients."""
+
+    def shutdown(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class BrazeWeb(Web):
+    braze: BrazeWorkspace = field(default_factory=BrazeWorkspace)
+
+
+@pytest.fixture
+def braze_web(tmp_path: Path, shop: Shop) -> Iterator[BrazeWeb]:
+    """``web`` with a Braze stand-in (one good key, one without users.track) in process."""
+    workspace = BrazeWorkspace()
+    workspace.add_key(BRAZE_KEY)
+    workspace.add_key(BRAZE_NO_TRACK_KEY, frozenset({"users.export.ids"}))
+    transport = KeptOpen(EmulatorTransport(create_braze_app(workspace)))
+    services = build_services(web_settings(tmp_path / "data"))
+    app = create_app(services, transport=shop.transport, braze_transport=transport)
+    alice = make_user(services, app, "alice@acme.example", "Acme")
+    bob = make_user(services, app, "bob@globex.example", "Globex")
+    yield BrazeWeb(services, app, shop, alice, bob, workspace)
+    app.state.web.jobs.wait(timeout=120)
+    for user in (alice, bob):
+        user.client.__exit__(None, None, None)
+    services.dispose()
+    transport.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, one per browser test module."""
+    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -35,6 +35,7 @@ API_ROUTES = {
     ("POST", "/api/v1/stores/{store_id}/audit/fixes"),
     ("POST", "/api/v1/stores/{store_id}/backfill"),
     ("GET", "/api/v1/campaigns"),
+    ("GET", "/api/v1/destinations"),
     ("GET", "/api/v1/backfills"),
     ("GET", "/api/v1/backfills/{backfill_id}"),
     ("GET", "/api/v1/backfills/{backfill_id}/events"),

@@ -10,13 +10,12 @@ opens the report. Screenshots for the README are written to ``docs/screenshots/`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from graphql import GraphQLSchema
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from emulator_fixtures import serve_on_port
 from shopify_backfill.backfill.tables import backfills
@@ -29,19 +28,11 @@ from shopify_emulator.config import DEFAULT_GRANTABLE_SCOPES, EmulatorConfig, Fa
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 
-from .conftest import PASSWORD, READ_ONLY_LEGACY, store_now, web_settings
+from .conftest import PASSWORD, READ_ONLY_LEGACY, SCREENSHOTS, store_now, web_settings
 from .served import bound_socket, serve_socket, url_of
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 EMAIL = "merchant@acme.example"
 CAMPAIGNS = (
     {
@@ -56,15 +47,6 @@ CAMPAIGNS = (
         "trigger": {"type": "change_custom_attribute_value", "attribute": "shopify_total_spent"},
     },
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_merchant_journey(browser: Browser, admin_schema: GraphQLSchema, tmp_path: Path) -> None:

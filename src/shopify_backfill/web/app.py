@@ -33,7 +33,14 @@ from shopify_backfill.web.errors import WebError, status_for
 from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.limits import API_FIELDS, FORM_LIMITS
 from shopify_backfill.web.pages import render
-from shopify_backfill.web.routes import api_keys, backfills, notifications, session, stores
+from shopify_backfill.web.routes import (
+    api_keys,
+    backfills,
+    destinations,
+    notifications,
+    session,
+    stores,
+)
 from shopify_backfill.web.security import Signer, session_secret
 from shopify_backfill.web.throttle import AuthThrottle
 from shopify_backfill.wiring import Services
@@ -191,8 +198,17 @@ def _install_handlers(app: FastAPI) -> None:
         return await _render_error(request, error.status_code, "http_error", message, None)
 
 
-def create_app(services: Services, *, transport: httpx.BaseTransport | None = None) -> FastAPI:
-    """The partner page (HTML) and ``/api/v1`` (JSON) over ``services``."""
+def create_app(
+    services: Services,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    braze_transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """The partner page (HTML) and ``/api/v1`` (JSON) over ``services``.
+
+    ``transport`` reaches Shopify, ``braze_transport`` Braze (the key check when a
+    destination is added, and the runs' deliveries); both only in tests and demos.
+    """
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     filters.install(templates.env)
     templates.env.globals["limits"] = FORM_LIMITS
@@ -202,8 +218,9 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
         transport=transport,
         signer=Signer(session_secret(services.settings)),
         templates=templates,
-        jobs=WebJobs(services, transport),
+        jobs=WebJobs(services, transport, braze_transport=braze_transport),
         throttle=AuthThrottle.from_settings(services.settings),
+        braze_transport=braze_transport,
     )
 
     @asynccontextmanager
@@ -238,7 +255,7 @@ def create_app(services: Services, *, transport: httpx.BaseTransport | None = No
         )
 
     _install_handlers(app)
-    for module in (session, stores, backfills, notifications, api_keys):
+    for module in (session, stores, destinations, backfills, notifications, api_keys):
         app.include_router(module.pages)
         app.include_router(module.api, prefix=API_PREFIX)
     return app

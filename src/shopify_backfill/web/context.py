@@ -33,6 +33,8 @@ class WebContext:
     templates: Jinja2Templates
     jobs: WebJobs
     throttle: AuthThrottle
+    braze_transport: httpx.BaseTransport | None = None
+    """Reaches a Braze stand-in in process (tests); ``None``: Braze over the network."""
 
     @property
     def cookie_secure(self) -> bool:

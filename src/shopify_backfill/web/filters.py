@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
@@ -49,7 +50,14 @@ def percent(done: Any, total: Any) -> int:
     return max(0, min(100, int(100 * int(done or 0) / int(total))))
 
 
+def host(url: Any) -> str:
+    """``rest.iad-01.braze.com`` from its URL (the port too when it has one)."""
+    text = str(url or "")
+    return urlsplit(text).netloc or text
+
+
 def install(env: Environment) -> None:
+    env.filters["host"] = host
     env.filters["when"] = when
     env.filters["day"] = day
     env.filters["duration"] = duration

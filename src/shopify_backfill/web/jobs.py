@@ -2,7 +2,8 @@
 
 The page never runs the job itself: it moves the state machine (``backfill.requests``)
 and hands the id to ``InProcessWorker``, with the same run options as the CLI
-(``job_options``: the after-batch hooks), plus the transport that reaches Shopify.
+(``job_options``: the after-batch hooks, the Braze destinations), plus the transports
+that reach Shopify and, in tests, Braze.
 Progress is then read from the database, by this process or any other. With
 ``SHOPIFY_BACKFILL_JOB_RUNNER=celery`` the id goes to the broker instead, for the
 deployment's ``shopify-backfill worker`` processes.
@@ -13,11 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future
+from typing import Any
 
 import httpx
 
 from shopify_backfill.backfill.runner import RunOutcome
 from shopify_backfill.wiring import Services, job_options
+from shopify_backfill.wiring.destinations import braze_destinations
 from shopify_backfill.workers.inprocess import InProcessWorker
 
 log = logging.getLogger(__name__)
@@ -27,10 +30,16 @@ class WebJobs:
     """The web process's worker, created on first use and shut down with the app."""
 
     def __init__(
-        self, services: Services, transport: httpx.BaseTransport | None, *, max_workers: int = 2
+        self,
+        services: Services,
+        transport: httpx.BaseTransport | None,
+        *,
+        braze_transport: httpx.BaseTransport | None = None,
+        max_workers: int = 2,
     ) -> None:
         self._services = services
         self._transport = transport
+        self._braze_transport = braze_transport
         self._max_workers = max_workers
         self._worker: InProcessWorker | None = None
         self._lock = threading.Lock()
@@ -49,10 +58,18 @@ class WebJobs:
         with self._lock:
             if self._worker is None:
                 self._worker = InProcessWorker(self._services, max_workers=self._max_workers)
-            options = job_options(self._services, transport=self._transport)
+            options = job_options(self._services, **self._overrides())
             future = self._worker.submit(backfill_id, options)
             self._running[backfill_id] = future
         future.add_done_callback(lambda done: self._finished(backfill_id, done))
+
+    def _overrides(self) -> dict[str, Any]:
+        overrides: dict[str, Any] = {"transport": self._transport}
+        if self._braze_transport is not None:
+            overrides["destinations"] = braze_destinations(
+                self._services, transport=self._braze_transport
+            )
+        return overrides
 
     def _finished(self, backfill_id: int, future: Future[RunOutcome]) -> None:
         error = future.exception()

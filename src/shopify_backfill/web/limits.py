@@ -75,12 +75,46 @@ PASSWORD = Bound(
 """The longest password ``users add`` accepts: a longer one cannot be right."""
 KEY_NAME = Bound("name", "key name", 100, "Give the key a short name saying what it is for.")
 """A label in a table, not a description."""
+DESTINATION = Bound(
+    "destination",
+    "destination name",
+    64,
+    "Use the name a Braze workspace was added under, like prod (GET /api/v1/destinations).",
+)
+"""The registry's longest destination name."""
+DESTINATION_NAME = Bound(
+    "name",
+    "destination name",
+    64,
+    "Give it a short name of letters, digits, '.', '_' or '-', like prod.",
+)
+BRAZE_ENDPOINT = Bound(
+    "rest_endpoint",
+    "REST endpoint",
+    255,
+    "Enter the workspace's REST endpoint, like https://rest.iad-01.braze.com.",
+)
+"""The registry's limit; Braze's own endpoints are about 30 characters."""
+BRAZE_KEY = Bound(
+    "api_key",
+    "Braze REST API key",
+    200,
+    "Paste only the REST API key (Braze: Settings > APIs and Identifiers).",
+    secret=True,
+)
+"""The registry's limit; Braze's keys are 36 characters (a UUID)."""
+SMS_GROUP = Bound(
+    "sms_group_id",
+    "SMS subscription group id",
+    64,
+    "Paste Braze's id of the SMS subscription group, or leave it empty.",
+)
 CALLBACK_PARAM_CHARS = 1024
 """Any other parameter of Shopify's OAuth callback (code, hmac, state, timestamp, host)."""
 MARK_READ_IDS = 1000
 """Notifications marked read by one call."""
 
-API_FIELDS = {bound.field: bound for bound in (SHOP, TOKEN, KEY_NAME)}
+API_FIELDS = {bound.field: bound for bound in (SHOP, TOKEN, KEY_NAME, DESTINATION)}
 """The JSON API's bounded fields, by name, for the validation error handler."""
 FORM_LIMITS = {
     "shop": SHOP.limit,
@@ -88,5 +122,9 @@ FORM_LIMITS = {
     "email": EMAIL.limit,
     "password": PASSWORD.limit,
     "key_name": KEY_NAME.limit,
+    "destination_name": DESTINATION_NAME.limit,
+    "rest_endpoint": BRAZE_ENDPOINT.limit,
+    "braze_key": BRAZE_KEY.limit,
+    "sms_group_id": SMS_GROUP.limit,
 }
 """The same limits as the templates' ``maxlength`` attributes (Jinja global ``limits``)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shopify_backfill.backfill.states import COMPLETED, IN_PROGRESS, NOT_STARTED
+from shopify_backfill.backfill.states import COMPLETED, FAILED, IN_PROGRESS, NOT_STARTED
 
 Values = Mapping[str, Any]
 
@@ -67,6 +67,12 @@ NOTICES: dict[str, Notice] = {
     ),
     "fixes_applied": Notice("The audit's fixes were applied.", "wizard.html", _preview_shown),
     "no_fixes": Notice("There was no fix to apply.", "wizard.html", _preview_shown),
+    "destination_added": Notice(
+        "Braze workspace added: Braze accepted the API key, which is stored encrypted. It is "
+        "chosen as this backfill's destination below.",
+        "wizard.html",
+        _preview_shown,
+    ),
     "started": Notice(
         "The backfill started. You can leave this page; you will be notified.",
         "backfill.html",
@@ -76,6 +82,12 @@ NOTICES: dict[str, Notice] = {
         "The backfill resumes from its last checkpoint.",
         "backfill.html",
         _backfill_is(IN_PROGRESS),
+    ),
+    "key_replaced": Notice(
+        "Braze accepted the new API key; it is stored encrypted. Resume the backfill to send "
+        "what Braze has not accepted yet.",
+        "backfill.html",
+        _backfill_is(FAILED),
     ),
     "campaigns_resumed": Notice(
         "The campaigns the audit paused were resumed.",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from shopify_backfill.web.limits import KEY_NAME, MARK_READ_IDS, SHOP, TOKEN
+from shopify_backfill.web.limits import DESTINATION, KEY_NAME, MARK_READ_IDS, SHOP, TOKEN
 
 
 class _Body(BaseModel):
@@ -35,6 +35,13 @@ class StartBackfill(_Body):
     enable: bool = Field(description="The wizard's 'Backfill historical Shopify data' toggle")
     acknowledge_runs_once: bool = Field(
         description="Explicit acknowledgement that the backfill runs only once for this store"
+    )
+    destination: str | None = Field(
+        default=None,
+        max_length=DESTINATION.limit,
+        description="The name of one of the workspace's Braze destinations (GET "
+        "/destinations) to deliver to instead of the embedded profile store; omitted or "
+        "null: the profile store",
     )
 
 

@@ -45,6 +45,7 @@ from shopify_backfill.shopify.extract import ExtractionMode
 from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.context import WebContext, utcnow
+from shopify_backfill.web.destinations import destination_id, destination_view
 from shopify_backfill.web.errors import Conflict, FieldError, NotFound
 from shopify_backfill.web.estimate import DurationEstimate, estimate_duration
 from shopify_backfill.web.stores import StoreView, get_store
@@ -195,8 +196,13 @@ def start_backfill(
     *,
     enable: bool,
     acknowledge_runs_once: bool,
+    destination: str | None = None,
 ) -> BackfillRow:
-    """Next: move ``not_started -> in_progress`` (one caller wins) and queue the run."""
+    """Next: move ``not_started -> in_progress`` (one caller wins) and queue the run.
+
+    ``destination`` names one of the workspace's Braze destinations; ``None`` keeps the
+    embedded profile store.
+    """
     if not enable:
         raise FieldError(
             "turn on 'Backfill historical Shopify data' to start the backfill", field="enable"
@@ -207,6 +213,10 @@ def start_backfill(
             field="acknowledge_runs_once",
         )
     store, row = _open(context, principal, store_id)
+    braze_id = None
+    if destination is not None:
+        with context.services.engine.connect() as conn:
+            braze_id = destination_id(conn, principal.workspace_id, destination, store_id=store.id)
     requests.refuse_unless_not_started(row)
     if store.missing_scopes:
         raise ScopeError(
@@ -216,7 +226,7 @@ def start_backfill(
         )
     _live_preflight(context, principal, store, row)
     with context.services.engine.begin() as conn:
-        started = requests.start(conn, row, now=utcnow())
+        started = requests.start(conn, row, now=utcnow(), braze_destination_id=braze_id)
     context.jobs.submit(started.id)
     return started
 
@@ -299,6 +309,7 @@ def status_of(context: WebContext, principal: Principal, backfill_id: int) -> di
             if row.connection_id is not None
             else []
         )
+        view["destination"] = destination_view(conn, row)
     for email in view.get("emails", []):
         email.pop("delivered_to", None)  # a path or server on this host: not the merchant's concern
     view["store_id"] = row.connection_id

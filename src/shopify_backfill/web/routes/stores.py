@@ -17,6 +17,7 @@ from shopify_backfill.web import wizard
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.auth import ApiPrincipal, PagePrincipal, require_session
 from shopify_backfill.web.context import Context, WebContext
+from shopify_backfill.web.destinations import BrazeForm, braze_choices
 from shopify_backfill.web.errors import FieldError
 from shopify_backfill.web.limits import SHOP
 from shopify_backfill.web.pages import redirect, render
@@ -29,6 +30,9 @@ from shopify_backfill.web.stores import (
     get_store,
     list_stores,
 )
+
+DESTINATION_KINDS = ("", "embedded", "braze")
+"""The wizard's destination choice; empty (a form without the step) is the profile store."""
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["stores"])
@@ -161,6 +165,49 @@ def reauthorize_form(
     return redirect(begin_oauth(context, principal, purpose="reauthorize", store_id=store_id))
 
 
+def wizard_response(
+    request: Request,
+    context: WebContext,
+    principal: Principal,
+    store_id: int,
+    *,
+    enabled: bool = True,
+    chosen: str | None = None,
+    kind: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The wizard page (or where to go instead: the backfill once started, the store
+    while it needs reauthorizing), with the destination step in the given state."""
+    with context.services.engine.connect() as conn:
+        store = get_store(conn, principal.workspace_id, store_id)
+        row = find_backfill(conn, principal.workspace_id, store.shop_domain)
+        choices = braze_choices(conn, principal.workspace_id)
+    if row is not None and row.status != "not_started":
+        return redirect(f"/backfills/{row.id}")
+    if store.reauthorization_required:
+        return redirect(f"/stores/{store_id}")
+    preview = wizard.build_wizard(context, principal, store_id) if enabled else None
+    if chosen not in {choice.name for choice in choices}:
+        chosen = None
+    return render(
+        request,
+        context,
+        principal,
+        "wizard.html",
+        store=store,
+        enabled=enabled,
+        wiz=preview,
+        braze_destinations=choices,
+        destination_kind=kind or ("braze" if chosen or errors else "embedded"),
+        chosen_destination=chosen,
+        destination_errors=errors or {},
+        destination_values=values or BrazeForm().echo(),
+        status_code=status_code,
+    )
+
+
 @pages.get("/stores/{store_id}/wizard")
 def wizard_page(
     *,
@@ -168,22 +215,14 @@ def wizard_page(
     request: Request,
     backfill: str | None = None,
     step: str | None = None,
+    destination: str | None = None,
     principal: PagePrincipal,
     context: Context,
 ) -> Response:
     if step == "enable" and backfill != "on":
         return redirect(f"/stores/{store_id}?notice=not_enabled")
-    with context.services.engine.connect() as conn:
-        store = get_store(conn, principal.workspace_id, store_id)
-        row = find_backfill(conn, principal.workspace_id, store.shop_domain)
-    if row is not None and row.status != "not_started":
-        return redirect(f"/backfills/{row.id}")
-    if store.reauthorization_required:
-        return redirect(f"/stores/{store_id}")
-    enabled = backfill == "on"
-    preview = wizard.build_wizard(context, principal, store_id) if enabled else None
-    return render(
-        request, context, principal, "wizard.html", store=store, enabled=enabled, wiz=preview
+    return wizard_response(
+        request, context, principal, store_id, enabled=backfill == "on", chosen=destination
     )
 
 
@@ -203,20 +242,47 @@ def apply_fixes_form(
 def next_form(
     *,
     store_id: int,
+    request: Request,
     enable: Annotated[str, Form()] = "",
     acknowledge_runs_once: Annotated[str, Form()] = "",
+    destination_kind: Annotated[str, Form()] = "",
+    destination: Annotated[str, Form()] = "",
     principal: PagePrincipal,
     context: Context,
 ) -> Response:
     if enable != "on":
         return redirect(f"/stores/{store_id}?notice=not_enabled")
+    if destination_kind not in DESTINATION_KINDS:
+        raise FieldError(
+            "choose where the backfill goes: this platform's profile store or a Braze workspace",
+            field="destination_kind",
+        )
+    name = destination.strip() if destination_kind == "braze" else None
     try:
+        if name == "":
+            raise FieldError(
+                "Choose the Braze workspace to deliver to, or add one below.",
+                field="destination",
+            )
         row = wizard.start_backfill(
             context,
             principal,
             store_id,
             enable=True,
             acknowledge_runs_once=acknowledge_runs_once == "on",
+            destination=name,
+        )
+    except FieldError as error:
+        if error.field != "destination":
+            raise
+        return wizard_response(
+            request,
+            context,
+            principal,
+            store_id,
+            kind="braze",
+            errors={"destination": error.message},
+            status_code=error.status,
         )
     except BackfillStateError:
         # A second click (or another tab) lost the race: show the one backfill there is.
@@ -320,6 +386,7 @@ def api_start(
         store_id,
         enable=body.enable,
         acknowledge_runs_once=body.acknowledge_runs_once,
+        destination=body.destination,
     )
     return JSONResponse(
         jsonable_encoder(wizard.status_of(context, principal, row.id)),

@@ -1,4 +1,5 @@
-// The partner page's only script: guard one-shot forms and follow live progress.
+// The partner page's only script: guard one-shot forms and follow live progress
+// (the Braze delivery's figures included).
 "use strict";
 
 // A form marked data-once submits once: a double click cannot send it twice.
@@ -60,6 +61,14 @@ function showProgress(section, view) {
     ? `Split into ${formatNumber(parallel.parts)} parts run side by side: ${formatNumber(parallel.parts_done)} done, ` +
       `${formatNumber(parallel.running)} running; ${formatNumber(parallel.read.customers)} customers and ` +
       `${formatNumber(parallel.read.orders)} orders read from Shopify so far.` : "");
+  const braze = view.braze;
+  if (braze) {
+    set('[data-braze="sent"]', formatNumber(braze.sent_requests));
+    set('[data-braze="pending"]', formatNumber(braze.pending_requests + braze.sending_requests));
+    set('[data-braze="objects"]', formatNumber(braze.objects_sent));
+    set('[data-braze="uncertain"]', formatNumber(braze.uncertain_requests));
+    set('[data-braze="rejected"]', formatNumber(braze.rejected_requests));
+  }
   const bulk = view.bulk;
   set("[data-bulk]", bulk && view.phase.startsWith("extracting")
     ? `Shopify is preparing the ${bulk.kind} file: ${bulk.status} (${formatNumber(bulk.objects)} objects).` : "");
