@@ -74,6 +74,11 @@ def test_adding_a_braze_workspace_proves_the_key_then_stores_it_encrypted(
     )
     assert re.search(r'id="destination-embedded"[^>]*checked', wizard.text)
     assert "No Braze workspace added yet" in wizard.text
+    braze_points = re.search(r'data-figure="braze-data-points">~([\d,]+) in a Braze', wizard.text)
+    platform_points = re.search(r'data-figure="data-points">~([\d,]+)<', wizard.text)
+    assert braze_points and platform_points, "both estimates are shown"
+    braze_total = int(braze_points.group(1).replace(",", ""))
+    assert 0 < braze_total < int(platform_points.group(1).replace(",", ""))
 
     caplog.set_level(logging.DEBUG)
     added = add(braze_web.alice, store["id"])
