@@ -14,7 +14,13 @@ accepted. Three measurements, in one run:
    extraction ends (a bench-only wrapper turns the per-batch ``deliver`` into a no-op),
    then the final ``deliver`` sends the whole backlog through the ledger and the shared
    limiter as a run does. Its rate is the stand-in's own count of accepted requests
-   over the span between its first and last acceptance, next to the limit and (1).
+   after the first window (a moving window lets a window's budget go at once), next to
+   the limit and (1).
+2b. **Sender at a limit this machine can carry** (``--carry-limit``, default 60% of the
+   ceiling): the same bodies enqueued again (repeated to span 4 windows) and sent by the
+   same destination code to a stand-in enforcing that limit. Where (2) is capped by the
+   machine, (2b) shows the share of a limit the sender holds when it is the limit that
+   binds (it paces at 97%, ``limiter.HEADROOM``).
 3. **End to end**: ``shopify-backfill destinations add braze`` then ``backfill start
    --destination`` as an operator runs them, in a fresh data folder, against a fresh
    stand-in: wall time, requests, objects per request, 429s.
@@ -36,6 +42,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,7 +60,7 @@ from shopify_backfill.config import Settings
 from shopify_backfill.destinations.braze.client import BrazeClient
 from shopify_backfill.destinations.braze.limiter import RequestLimiter
 from shopify_backfill.destinations.braze.tables import braze_requests
-from shopify_backfill.wiring import build_services
+from shopify_backfill.wiring import Services, build_services
 from shopify_backfill.wiring.destinations import add_braze_destination, braze_destinations
 from shopify_backfill.wiring.jobs import job_options
 
@@ -129,16 +136,76 @@ def _held(braze: ServedBraze) -> dict[str, int]:
     }
 
 
-def _rate(stats: dict[str, Any]) -> tuple[int, float]:
-    """Accepted requests and their rate over the span of the stand-in's acceptances."""
+def _rate(stats: dict[str, Any], window: float | None = None) -> tuple[int, float]:
+    """Accepted requests and their rate in the stand-in's own clock.
+
+    With ``window``, the rate once the first window is over: a moving-window limiter
+    lets a whole window's budget go at once, so only what follows shows the pace it
+    holds (the whole span when the run is shorter than two windows).
+    """
     stamps = sorted(float(stamp) for stamp in stats["timestamps"])
     if len(stamps) < 2:
         return len(stamps), 0.0
+    if window is not None and stamps[-1] - stamps[0] >= 2 * window:
+        steady = [stamp for stamp in stamps if stamp >= stamps[0] + window]
+        return len(stamps), (len(steady) - 1) / (steady[-1] - steady[0])
     return len(stamps), (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
+def replay(
+    services: Services,
+    backfill_id: int,
+    workspace_id: int,
+    bodies: list[bytes],
+    folder: Path,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """(2b): the same bodies again through the ledger, the limiter and the sender, to a
+    stand-in enforcing ``--carry-limit``, a limit this machine can carry: repeated until
+    the backlog spans 4 windows, so the pace after the first window is measured."""
+    limit = args.carry_limit
+    copies = max(1, -(-4 * limit // len(bodies)))
+    with serve_braze(folder / "braze-replay", limit=limit, window=args.window) as braze:
+        target = add_braze_destination(
+            services,
+            workspace_id=workspace_id,
+            name="bench-replay",
+            rest_endpoint=braze.url,
+            api_key=SecretStr(KEY),
+        )
+        now = datetime.now(UTC)
+        with services.engine.begin() as conn:
+            conn.execute(
+                sa.insert(braze_requests),
+                [
+                    {
+                        "destination_id": target.id,
+                        "backfill_id": backfill_id,
+                        "state": "pending",
+                        "body": body,
+                        "attributes": 0,
+                        "events": 1,
+                        "purchases": 0,
+                        "created_at": now,
+                    }
+                    for body in bodies * copies
+                ],
+            )
+        settings = services.settings.model_copy(update={"braze_requests_per_window": limit})
+        replaying = replace(services, settings=settings)
+        destination = braze_destinations(replaying)(workspace_id, target.id)
+        try:
+            destination.deliver(services.engine, backfill_id, final=True)
+        finally:
+            destination.close()
+        stats = braze.stats()
+        accepted, rate = _rate(stats, args.window)
+        return {"limit": limit, "requests": accepted, "rate": rate, "throttled": stats["throttled"]}
+
+
 def backlog(base: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """(2): the whole backlog through the ledger and the limiter, as a run's final send."""
+    """(2): the whole backlog through the ledger and the limiter, as a run's final send;
+    then (1) and (2b) with the bodies it stored."""
     data = folder / "backlog"
     settings = _settings(data, args.concurrency, args.limit, args.window)
     _connect(data, base)
@@ -174,10 +241,10 @@ def backlog(base: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]
                     f"the backlog run ended {outcome.status}: {outcome.failure_reason}"
                 )
             stats = braze.stats()
-            accepted, rate = _rate(stats)
+            accepted, rate = _rate(stats, args.window)
             sizes = _sizes(services.engine)
             report = outcome.report or {}
-            return {
+            result = {
                 "expected": {"events": report["events"], "purchases": report["purchases"]},
                 "run_seconds": total,
                 "deliver_seconds": held[0].seconds,
@@ -185,9 +252,14 @@ def backlog(base: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]
                 "rate": rate,
                 "throttled": stats["throttled"],
                 "sizes": sizes,
-                "bodies": held[0].bodies,
                 "held": _held(braze),
             }
+        bodies = held[0].bodies
+        result["ceiling"] = ceiling(bodies, folder, args.concurrency)
+        if args.carry_limit is None:
+            args.carry_limit = int(0.6 * result["ceiling"] * args.window)
+        result["replay"] = replay(services, row.id, row.workspace_id, bodies, folder, args)
+        return result
     finally:
         services.dispose()
 
@@ -259,6 +331,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=3000, help="requests per window")
     parser.add_argument("--window", type=float, default=3.0, help="seconds")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--carry-limit",
+        type=int,
+        default=None,
+        help="requests per window for (2b); default: 60%% of the measured ceiling",
+    )
     parser.add_argument("--skip-e2e", action="store_true")
     args = parser.parse_args()
     per_second = args.limit / args.window
@@ -267,10 +345,11 @@ def main() -> None:
         print(f"store: {args.customers:,} customers x {args.orders:,} orders (generating...)")
         with _shop(folder, args.customers, args.orders) as base:
             held = backlog(base, folder, args)
-            base_rate = ceiling(held["bodies"], folder, args.concurrency)
+            base_rate = held["ceiling"]
             e2e = None if args.skip_e2e else end_to_end(base, folder, args)
     window_orders = held["held"]["events"]
     print(f"window: {window_orders:,} orders delivered; limit {args.limit:,}/{args.window:g} s")
+    print("rates after the first window of each run (a moving window lets one go at once)")
     print(f"{'':34} {'req/s':>8} {'of limit':>9} {'of ceiling':>11}")
     print(f"{'limit (Braze)':34} {per_second:8.0f} {1:9.1%}")
     print(f"{'ceiling (no limit, no ledger)':34} {base_rate:8.0f} {base_rate / per_second:9.1%}")
@@ -280,6 +359,14 @@ def main() -> None:
         f"{held['rate'] / base_rate:11.1%}"
     )
     print(f"  {_fill(held['sizes'])}; 429s: {held['throttled']}")
+    again = held["replay"]
+    carried = again["limit"] / args.window
+    print(
+        f"{'sender at ' + format(again['limit'], ',') + f'/{args.window:g} s (2b)':34} "
+        f"{again['rate']:8.0f} {again['rate'] / carried:9.1%} "
+        f"{again['rate'] / base_rate:11.1%}   {again['requests']:,} requests, "
+        f"429s: {again['throttled']}"
+    )
     if e2e is not None:
         print(
             f"{'end to end (CLI)':34} {e2e['rate']:8.0f} {e2e['rate'] / per_second:9.1%} "

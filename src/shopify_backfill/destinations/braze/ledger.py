@@ -16,6 +16,7 @@ States of a request (``tables.braze_requests``):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,25 +147,33 @@ def settle_and_claim(
         _settle(conn, list(outcomes), now)
         if limit <= 0:
             return []
-        pending = (_r.backfill_id == backfill_id) & (_r.state == "pending")
+        params: dict[str, Any] = {"backfill_id": backfill_id}
         if full is not None:
-            pending = pending & (_r.attributes + _r.events + _r.purchases >= full)
-        rows = conn.execute(
-            sa.select(_r.id, _r.body, _r.events, _r.purchases)
-            .where(pending)
-            .order_by(_r.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+            params["full"] = full
+        rows = conn.execute(_claim_query(limit, full is not None), params).all()
         if rows:
-            conn.execute(
-                sa.update(braze_requests)
-                .where(_r.id.in_([row.id for row in rows]))
-                .values(state="sending")
-            )
+            conn.execute(_MARK_SENDING, [{"request_id": row.id} for row in rows])
     return [Claimed(row.id, bytes(row.body), bool(row.events or row.purchases)) for row in rows]
 
 
+@functools.cache
+def _claim_query(limit: int, only_full: bool) -> sa.Select[Any]:
+    """Built once per shape: constructing the statement cost more than running it."""
+    pending = (_r.backfill_id == sa.bindparam("backfill_id")) & (_r.state == "pending")
+    if only_full:
+        pending = pending & (_r.attributes + _r.events + _r.purchases >= sa.bindparam("full"))
+    return (
+        sa.select(_r.id, _r.body, _r.events, _r.purchases)
+        .where(pending)
+        .order_by(_r.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+_MARK_SENDING = (
+    sa.update(braze_requests).where(_r.id == sa.bindparam("request_id")).values(state="sending")
+)
 _SETTLE = (
     sa.update(braze_requests)
     .where(_r.id == sa.bindparam("request_id"))
