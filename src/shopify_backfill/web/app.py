@@ -40,6 +40,7 @@ from shopify_backfill.web.routes import (
     notifications,
     session,
     stores,
+    webhooks,
 )
 from shopify_backfill.web.security import Signer, session_secret
 from shopify_backfill.web.throttle import AuthThrottle
@@ -255,7 +256,7 @@ def create_app(
         )
 
     _install_handlers(app)
-    for module in (session, stores, destinations, backfills, notifications, api_keys):
+    for module in (session, stores, destinations, backfills, notifications, api_keys, webhooks):
         app.include_router(module.pages)
         app.include_router(module.api, prefix=API_PREFIX)
     return app
