@@ -189,6 +189,37 @@ mutation BulkCancel($id: ID!) {{
 }}
 """
 
+WEBHOOK_SUBSCRIPTION_FIELDS = "id topic uri"
+
+WEBHOOK_SUBSCRIPTIONS_QUERY = f"""
+query WebhookSubscriptions($after: String) {{
+  webhookSubscriptions(first: 100, after: $after) {{
+    nodes {{ {WEBHOOK_SUBSCRIPTION_FIELDS} }}
+    {PAGE_INFO}
+  }}
+}}
+"""
+
+WEBHOOK_SUBSCRIPTION_CREATE_MUTATION = f"""
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $uri: String!) {{
+  webhookSubscriptionCreate(
+    topic: $topic, webhookSubscription: {{ uri: $uri, format: JSON }}
+  ) {{
+    webhookSubscription {{ {WEBHOOK_SUBSCRIPTION_FIELDS} }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
+WEBHOOK_SUBSCRIPTION_DELETE_MUTATION = """
+mutation WebhookSubscriptionDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}
+"""
+
 
 def bulk_orders_query(search: str) -> str:
     """Bulk text for the window's orders with line items, shipping lines and customer.
