@@ -122,7 +122,7 @@ def redact_customer(
             aliases.c.label == ALIAS_CUSTOMER_ID,
             aliases.c.name.in_([gid, number]),
         )
-        who = [users.c.id.in_(by_alias)]
+        who: list[sa.ColumnElement[bool]] = [users.c.id.in_(by_alias)]
         if email:
             who.append(sa.func.lower(users.c.email) == email.lower())
         if phones:
@@ -133,7 +133,7 @@ def redact_customer(
         ).rowcount
         subjects = [gid, *orders]
         needles = [n for n in (email, *phones) if n]
-        named = [quarantine.c.shopify_id.in_(subjects)]
+        named: list[sa.ColumnElement[bool]] = [quarantine.c.shopify_id.in_(subjects)]
         if needles:
             named.append(_mentions(quarantine.c.payload_excerpt, needles))
         report.quarantined = conn.execute(
