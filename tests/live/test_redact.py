@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from backfill.conftest import Shop, connect
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.runner import run_backfill
-from shopify_backfill.live.privacy import redact_customer
+from shopify_backfill.live.privacy import export_customer, redact_customer
 from shopify_backfill.live.tables import privacy_requests
 from shopify_backfill.profiles import export_profiles
 from shopify_backfill.profiles.schema import metadata, users
@@ -90,3 +91,30 @@ def test_a_redacted_customer_leaves_no_email_or_phone_in_any_table(
     assert {p["attributes"].get("email") for p in left} == emails - {email}
     assert (audit.topic, audit.shopify_customer_id) == ("customers/redact", number)
     assert audit.summary["profiles"] == report.profiles
+
+
+def test_a_data_request_writes_the_customers_stored_data_to_one_file(
+    make_shop: Any, make_services: Any, tmp_path: Any
+) -> None:
+    shop: Shop = make_shop(customers=40, orders=200, seed=11)
+    services, workspace_id, profiles = _backfilled(make_services, shop)
+    buyer = _buyer(profiles)
+    number = str(buyer["aliases"]["shopify_customer_id"]).rsplit("/", 1)[-1]
+    payload = {
+        "shop_domain": shop.domain,
+        "customer": {"id": int(number), "email": buyer["attributes"]["email"]},
+        "orders_requested": [],
+    }
+
+    with services.engine.begin() as conn:
+        path = export_customer(conn, shop.domain, payload, tmp_path / "privacy", datetime.now(UTC))
+
+    document = orjson.loads(path.read_bytes())
+    assert document["shopify_customer_id"] == number
+    as_written = orjson.loads(orjson.dumps(buyer, default=str))
+    assert document["workspaces"] == {str(workspace_id): [as_written]}
+    assert path.stat().st_mode & 0o077 == 0, "readable by the operator only"
+    with services.engine.connect() as conn:
+        audit = conn.execute(sa.select(privacy_requests)).one()
+    assert audit.topic == "customers/data_request"
+    assert audit.summary == {"profiles": 1, "file": path.name}

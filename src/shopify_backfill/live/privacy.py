@@ -1,4 +1,4 @@
-"""Shopify's privacy topics, acted on: ``customers/redact`` first.
+"""Shopify's privacy topics, acted on: ``customers/redact`` and ``customers/data_request``.
 
 ``customers/redact`` (a customer asked the merchant to be forgotten; Shopify sends it 10
 days later, or 6 months after their last order) **deletes**, it does not anonymise: a
@@ -24,8 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from shopify_backfill.backfill.tables import shard_records
@@ -33,6 +35,7 @@ from shopify_backfill.destinations.braze.tables import braze_destinations
 from shopify_backfill.live.tables import privacy_requests, webhook_deliveries
 from shopify_backfill.mapping.intents import ALIAS_CUSTOMER_ID
 from shopify_backfill.mapping.normalize import normalize_email, normalize_phone
+from shopify_backfill.profiles import export_profiles
 from shopify_backfill.profiles.schema import (
     aliases,
     backfill_sightings,
@@ -97,37 +100,119 @@ def _mentions(column: Any, needles: Iterable[str]) -> Any:
     return sa.or_(*(column.contains(needle, autoescape=True) for needle in needles))
 
 
-def redact_customer(
-    conn: sa.Connection, shop_domain: str, payload: dict[str, Any], now: datetime
-) -> Redacted:
-    """Delete the customer of a ``customers/redact`` payload from the shop's workspaces."""
+@dataclass(frozen=True)
+class _Subject:
+    """The customer a privacy payload names, in every form the store may hold them."""
+
+    number: str
+    email: str | None
+    phones: frozenset[str]
+    orders: tuple[str, ...]
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Customer/{self.number}"
+
+    @property
+    def needles(self) -> list[str]:
+        return [n for n in (self.email, *sorted(self.phones)) if n]
+
+
+def _subject(payload: dict[str, Any], topic: str) -> _Subject:
     given = payload.get("customer")
     customer: dict[str, Any] = given if isinstance(given, dict) else {}
     number = _text(customer.get("id"))
     if number is None or not number.isdigit():
-        raise ValueError("customers/redact without a numeric customer.id")
-    gid = f"gid://shopify/Customer/{number}"
-    email = normalize_email(_text(customer.get("email"))).value
-    phones = _phones(_text(customer.get("phone")))
-    orders = [
-        f"gid://shopify/Order/{int(o)}"
-        for o in payload.get("orders_to_redact") or []
-        if str(o).isdigit()
-    ]
+        raise ValueError(f"{topic} without a numeric customer.id")
+    listed = payload.get("orders_to_redact") or payload.get("orders_requested") or []
+    return _Subject(
+        number=number,
+        email=normalize_email(_text(customer.get("email"))).value,
+        phones=frozenset(_phones(_text(customer.get("phone")))),
+        orders=tuple(f"gid://shopify/Order/{int(o)}" for o in listed if str(o).strip().isdigit()),
+    )
+
+
+def _profiles_of(conn: sa.Connection, spaces: list[int], who: _Subject) -> sa.Select[Any]:
+    """The ids of the subject's profiles: by Shopify id alias, email or phone."""
+    by_alias = sa.select(aliases.c.user_id).where(
+        aliases.c.workspace_id.in_(spaces),
+        aliases.c.label == ALIAS_CUSTOMER_ID,
+        aliases.c.name.in_([who.gid, who.number]),
+    )
+    match: list[sa.ColumnElement[bool]] = [users.c.id.in_(by_alias)]
+    if who.email:
+        match.append(sa.func.lower(users.c.email) == who.email.lower())
+    if who.phones:
+        match.append(users.c.phone.in_(sorted(who.phones)))
+    return sa.select(users.c.id).where(users.c.workspace_id.in_(spaces), sa.or_(*match))
+
+
+def _is(who: _Subject, profile: dict[str, Any]) -> bool:
+    """``_profiles_of``'s rule, on an exported profile."""
+    attributes = profile["attributes"]
+    email = attributes.get("email")
+    same_email = isinstance(email, str) and email.lower() == (who.email or "").lower()
+    return (
+        str(profile["aliases"].get(ALIAS_CUSTOMER_ID)) in (who.gid, who.number)
+        or (who.email is not None and same_email)
+        or attributes.get("phone") in who.phones
+    )
+
+
+def _audit(
+    conn: sa.Connection, shop: str, topic: str, number: str | None, now: datetime, summary: Any
+) -> None:
+    conn.execute(
+        sa.insert(privacy_requests).values(
+            shop_domain=shop,
+            topic=topic,
+            shopify_customer_id=number,
+            received_at=now,
+            summary=summary,
+        )
+    )
+
+
+def export_customer(
+    conn: sa.Connection, shop_domain: str, payload: dict[str, Any], folder: Path, now: datetime
+) -> Path:
+    """``customers/data_request``: the customer's stored data as one JSON file in
+    ``folder`` for the operator to send to the merchant (Shopify expects the merchant to
+    answer the customer within 30 days). The file holds the profiles exactly as the
+    store has them (attributes, aliases, consent, events, purchases), per workspace."""
+    who = _subject(payload, "customers/data_request")
+    spaces = _workspaces(conn, shop_domain)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for workspace_id in spaces:
+        picked = [p for p in export_profiles(conn, workspace_id) if _is(who, p)]
+        if picked:
+            found[str(workspace_id)] = picked
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{shop_domain}-customer-{who.number}-{now:%Y%m%dT%H%M%SZ}.json"
+    document = {
+        "shop": shop_domain,
+        "shopify_customer_id": who.number,
+        "requested_at": now.isoformat(),
+        "workspaces": found,
+    }
+    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str))
+    path.chmod(0o600)
+    summary = {"profiles": sum(len(v) for v in found.values()), "file": path.name}
+    _audit(conn, shop_domain, "customers/data_request", who.number, now, summary)
+    return path
+
+
+def redact_customer(
+    conn: sa.Connection, shop_domain: str, payload: dict[str, Any], now: datetime
+) -> Redacted:
+    """Delete the customer of a ``customers/redact`` payload from the shop's workspaces."""
+    who = _subject(payload, "customers/redact")
+    gid, number, email, phones, orders = who.gid, who.number, who.email, who.phones, who.orders
     report = Redacted()
     spaces = _workspaces(conn, shop_domain)
     if spaces:
-        by_alias = sa.select(aliases.c.user_id).where(
-            aliases.c.workspace_id.in_(spaces),
-            aliases.c.label == ALIAS_CUSTOMER_ID,
-            aliases.c.name.in_([gid, number]),
-        )
-        who: list[sa.ColumnElement[bool]] = [users.c.id.in_(by_alias)]
-        if email:
-            who.append(sa.func.lower(users.c.email) == email.lower())
-        if phones:
-            who.append(users.c.phone.in_(sorted(phones)))
-        doomed = sa.select(users.c.id).where(users.c.workspace_id.in_(spaces), sa.or_(*who))
+        doomed = _profiles_of(conn, spaces, who)
         report.profiles = conn.execute(
             sa.delete(users).where(users.c.id.in_(doomed.scalar_subquery()))
         ).rowcount
@@ -151,7 +236,9 @@ def redact_customer(
                     _mentions(shard_records.c.identity_keys, [*needles, gid])
                 )
             ).rowcount
-    report.deliveries = _clear_deliveries(conn, shop_domain, [gid, number, *orders], email, phones)
+    report.deliveries = _clear_deliveries(
+        conn, shop_domain, [gid, number, *orders], email, set(phones)
+    )
     if (
         spaces
         and conn.execute(
@@ -162,15 +249,7 @@ def redact_customer(
             "this shop's workspaces deliver to Braze: delete the customer there too "
             "(/users/delete by the shopify_customer_id alias)"
         )
-    conn.execute(
-        sa.insert(privacy_requests).values(
-            shop_domain=shop_domain,
-            topic="customers/redact",
-            shopify_customer_id=number,
-            received_at=now,
-            summary=report.as_json(),
-        )
-    )
+    _audit(conn, shop_domain, "customers/redact", number, now, report.as_json())
     return report
 
 
