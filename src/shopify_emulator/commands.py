@@ -81,6 +81,13 @@ def serve(
         str | None,
         typer.Option(help="Scopes of the seeded token, comma-separated (default: every scope)."),
     ] = None,
+    oauth_consent: Annotated[
+        str,
+        typer.Option(
+            help="OAuth install: 'screen' shows the consent page (Install / Cancel), "
+            "'auto' approves at once."
+        ),
+    ] = "screen",
     tls: Annotated[
         bool,
         typer.Option(
@@ -99,6 +106,8 @@ def serve(
         raise ConfigError(f"--plan {plan!r} is not one of {', '.join(PLANS)}")
     if token is not None and not token.startswith("shpat_"):
         raise ConfigError("--token must start with shpat_ (Shopify's custom-app token prefix)")
+    if oauth_consent not in ("screen", "auto"):
+        raise ConfigError(f"--oauth-consent {oauth_consent!r} is not 'screen' or 'auto'")
     token_scopes = _parse_scopes(scopes)
     moment = _parse_now(now)
     settings = Settings()
@@ -120,6 +129,7 @@ def serve(
         seed_token_scopes=token_scopes,
         plan=PLANS[plan],
         bulk_reuse_results=reuse_bulk_results,
+        oauth_consent="screen" if oauth_consent == "screen" else "auto",
     )
     application = create_emulator_app(store, schema=schema, config=config)
     runtime = application.state.runtime

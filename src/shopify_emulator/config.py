@@ -74,6 +74,13 @@ class EmulatorConfig(BaseModel):
     instead of rendering it again: benchmarks measure the client, not the emulator.
     Faithful timing (a job that takes as long as its output) stays the default."""
     oauth_code_ttl_seconds: int = Field(default=600, ge=1)
+    oauth_consent: Literal["auto", "screen"] = "auto"
+    """``auto``: ``/admin/oauth/authorize`` approves at once (302 to the callback), for tests
+    that drive the handshake with httpx. ``screen``: it shows Shopify's consent page (the
+    app, the shop, the scopes in words, **Install** / **Cancel**), as ``emulator serve``
+    does by default, so a browser walks the real flow."""
+    app_title: str = "shopify-backfill"
+    """The app's name on the consent screen."""
     allowed_redirect_uris: tuple[str, ...] = ()
     """Prefixes an OAuth ``redirect_uri`` must start with; empty accepts any http(s) URL."""
     faults: FaultPlan = FaultPlan()

@@ -267,6 +267,20 @@ def deliver_pending(
     return list_deliveries(engine, ids)
 
 
+def deliver_email(
+    engine: sa.Engine,
+    settings: Settings,
+    email_id: int,
+    *,
+    mailer: Mailer | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Delivery:
+    """Send one queued email (a password reset: it must not wait for, nor send, any
+    other), with the same retries and recorded outcome as the rest; never raises."""
+    _deliver_one(engine, settings, mailer or mailer_for(settings), email_id, sleep)
+    return list_deliveries(engine, [email_id])[0]
+
+
 def _deliver_one(
     engine: sa.Engine,
     settings: Settings,

@@ -34,6 +34,7 @@ from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.limits import API_FIELDS, FORM_LIMITS
 from shopify_backfill.web.pages import render
 from shopify_backfill.web.routes import (
+    accounts,
     api_keys,
     backfills,
     destinations,
@@ -256,7 +257,16 @@ def create_app(
         )
 
     _install_handlers(app)
-    for module in (session, stores, destinations, backfills, notifications, api_keys, webhooks):
+    for module in (
+        session,
+        accounts,
+        stores,
+        destinations,
+        backfills,
+        notifications,
+        api_keys,
+        webhooks,
+    ):
         app.include_router(module.pages)
         app.include_router(module.api, prefix=API_PREFIX)
     return app

@@ -46,3 +46,25 @@ def api_key_failed(address: str, reason: str, *, retry_after: int | None = None)
         wait,
         extra={"audit": "api_key_failed", "client_address": address, "reason": reason},
     )
+
+
+def account_created(user_id: int, address: str, *, invited: bool) -> None:
+    """A sign-up (INFO): who joined how, for an operator watching self-service accounts."""
+    how = "invitation" if invited else "sign-up"
+    log.info(
+        "account created: user_id=%s client_address=%r via=%s",
+        user_id,
+        address,
+        how,
+        extra={"audit": "account_created", "client_address": address, "reason": how},
+    )
+
+
+def password_reset(user_id: int, address: str) -> None:
+    """A password set through a reset link (WARNING: the owner may want to know)."""
+    log.warning(
+        "password reset: user_id=%s client_address=%r",
+        user_id,
+        address,
+        extra={"audit": "password_reset", "client_address": address},
+    )

@@ -54,6 +54,15 @@ class Notice:
 
 NOTICES: dict[str, Notice] = {
     "connected": Notice("Store connected.", "store.html"),
+    "welcome": Notice(
+        "Your account is ready. Connect your Shopify store below to import its history.",
+        "stores.html",
+    ),
+    "connect_cancelled": Notice(
+        "The installation was cancelled on Shopify: nothing was connected and no access "
+        "was granted. Connect again below when you are ready.",
+        "stores.html",
+    ),
     "reauthorized": Notice(
         "Access reauthorized: the store granted the full scope list.",
         "store.html",

@@ -307,3 +307,52 @@ def complete_oauth(
         )
         store = get_store(conn, principal.workspace_id, store_id)
     return OAuthResult(store=store, purpose=state.purpose)
+
+
+CONNECT_AGAIN = (
+    "Start again from the Shopify page: enter the store's domain and press Connect with "
+    "Shopify (or Reauthorize access on the store)."
+)
+
+
+def connect_advice(error: Exception) -> str:
+    """What to do after a failed connection, for the page under the reason itself."""
+    text = str(error)
+    if "could not reach" in text:
+        return (
+            "Shopify could not be reached from this server. Try again in a minute; if it "
+            "keeps failing, the operator should check the server's network access to Shopify."
+        )
+    if "code exchange was refused" in text or "without an access_token" in text:
+        return (
+            "Shopify did not accept this app's credentials when finishing the installation. "
+            "The operator should check that SHOPIFY_BACKFILL_APP_API_KEY and "
+            "SHOPIFY_BACKFILL_APP_SECRET are the app's own (Partner dashboard), then "
+            + CONNECT_AGAIN[0].lower()
+            + CONNECT_AGAIN[1:]
+        )
+    return CONNECT_AGAIN
+
+
+def cancel_oauth(context: WebContext, principal: Principal, params: Mapping[str, str]) -> None:
+    """The merchant pressed Cancel on Shopify: the state of *this* user's flow is used up
+    (nothing was granted, and the same link must not be finished later); a state that is
+    not theirs is left alone, and the answer is the same notice either way."""
+    nonce = params.get("state", "")
+    if not nonce:
+        return
+    with context.services.engine.begin() as conn:
+        own = (
+            sa.select(oauth_states.c.id)
+            .join(web_sessions, web_sessions.c.id == oauth_states.c.session_id)
+            .where(
+                oauth_states.c.nonce_hash == digest(nonce),
+                web_sessions.c.user_id == principal.user_id,
+                oauth_states.c.used_at.is_(None),
+            )
+        )
+        conn.execute(
+            sa.update(oauth_states)
+            .where(oauth_states.c.id.in_(own.scalar_subquery()))
+            .values(used_at=utcnow())
+        )

@@ -1,4 +1,4 @@
-"""The partner page's tables, on the profile store's ``metadata`` (revision 0004).
+"""The partner page's tables, on the profile store's ``metadata`` (revisions 0004, 0009).
 
 Nothing secret is stored in a form that could be replayed: passwords are scrypt hashes
 with a per-user salt, session tokens, API keys and OAuth state nonces are SHA-256
@@ -22,6 +22,7 @@ from shopify_backfill.profiles.schema import Id, metadata
 from shopify_backfill.profiles.types import UtcDateTime
 
 OAUTH_PURPOSES = ("connect", "reauthorize")
+ACCOUNT_TOKEN_PURPOSES = ("invite", "reset")
 
 web_users = Table(
     "web_users",
@@ -73,3 +74,22 @@ oauth_states = Table(
     Column("used_at", UtcDateTime, nullable=True),
     CheckConstraint("purpose IN ('connect', 'reauthorize')", name="purpose"),
 )
+
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("purpose", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("web_users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    CheckConstraint("purpose IN ('invite', 'reset')", name="purpose"),
+    Index("ix_account_tokens_workspace", "workspace_id"),
+)
+"""One-time links sent or handed to a person (revision 0009): an invitation into
+``workspace_id`` (``user_id``: who created it) or a password reset of ``user_id``. Only
+the SHA-256 of the token is stored; ``used_at`` is set by the one conditional update that
+redeems it, so a link works once even when clicked twice."""

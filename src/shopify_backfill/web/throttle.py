@@ -122,9 +122,9 @@ class AuthThrottle:
     def backend(self) -> str:
         return "redis" if isinstance(self._storage, RedisStorage) else "memory"
 
-    def _login_checks(self, email: str, address: str) -> list[Check]:
-        account = ("login-account", account_key(email))
-        where = ("login-address", address)
+    def _login_checks(self, email: str, address: str, kind: str = "login") -> list[Check]:
+        account = (f"{kind}-account", account_key(email))
+        where = (f"{kind}-address", address)
         return [(item, account) for item in self._per_account] + [
             (item, where) for item in self._per_address
         ]
@@ -161,6 +161,26 @@ class AuthThrottle:
             return None if all(taken) else self._wait(checks) or 1
         except StorageError:
             raise self._guarded("login") from None
+
+    def take_reset_attempt(self, email: str, address: str) -> int | None:
+        """Like ``take_login_attempt``, in windows of their own: asking for password
+        resets sends email, so it is bounded per address and per (possibly unknown) email
+        with the login tiers, without eating into the account's login attempts."""
+        return self._take(self._login_checks(email, address, "reset"), "password reset")
+
+    def take_signup_attempt(self, email: str, address: str) -> int | None:
+        """Sign-ups (and invitation redemptions) run scrypt: bounded like logins."""
+        return self._take(self._login_checks(email, address, "signup"), "sign-up")
+
+    def _take(self, checks: Sequence[Check], action: str) -> int | None:
+        try:
+            wait = self._wait(checks)
+            if wait is not None:
+                return wait
+            taken = [self._limiter.hit(item, *ids) for item, ids in checks]
+            return None if all(taken) else self._wait(checks) or 1
+        except StorageError:
+            raise self._guarded(action) from None
 
     def login_succeeded(self, email: str) -> None:
         """Clear the account's windows (not the address's; see the module docstring)."""

@@ -45,6 +45,9 @@ api = APIRouter(tags=["session"])
 LOGIN_FORM_SECONDS = 3600
 MAX_NEXT_LENGTH = 4096
 WRONG_LOGIN = "The email or the password is not correct."
+DONE = {"password_reset": "Your password was changed. Log in with the new one."}
+"""What the login page may say after another page sent the user there (``?done=``): a
+fixed set of texts, so an edited URL cannot put words on the page."""
 
 
 def _safe_next(target: str | None) -> str:
@@ -72,6 +75,7 @@ def _login_page(
     next_url: str,
     error: str | None = None,
     email: str = "",
+    done: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
@@ -86,6 +90,7 @@ def _login_page(
             "next_url": next_url,
             "error": error,
             "email": email,
+            "done": DONE.get(done or ""),
         },
         status_code=status_code,
         headers=headers,
@@ -103,8 +108,10 @@ def _login_page(
 
 
 @pages.get("/login")
-def login_form(*, request: Request, next: str | None = None, context: Context) -> Response:
-    return _login_page(request, context, next_url=_safe_next(next))
+def login_form(
+    *, request: Request, next: str | None = None, done: str | None = None, context: Context
+) -> Response:
+    return _login_page(request, context, next_url=_safe_next(next), done=done)
 
 
 @pages.post("/login")

@@ -24,8 +24,10 @@ from shopify_backfill.web.pages import redirect, render
 from shopify_backfill.web.schemas import ConnectOAuth, ConnectToken, StartBackfill
 from shopify_backfill.web.stores import (
     begin_oauth,
+    cancel_oauth,
     checked_callback,
     complete_oauth,
+    connect_advice,
     connect_with_token,
     get_store,
     list_stores,
@@ -124,17 +126,23 @@ def oauth_callback(
     context: Context,
 ) -> Response:
     params = dict(request.query_params)
+    if params.get("error") == "access_denied":  # Cancel on Shopify's consent screen
+        cancel_oauth(context, principal, params)
+        return redirect("/stores?notice=connect_cancelled")
     try:
         checked_callback(params)
         result = complete_oauth(context, principal, params)
     except (OAuthError, FieldError) as error:
+        reason = str(error)
         return render(
             request,
             context,
             principal,
             "error.html",
             status=400,
-            message=f"The store could not be connected: {error}",
+            title="The store was not connected",
+            message=f"{reason[0].upper()}{reason[1:]}." if reason else "The callback was refused.",
+            advice=connect_advice(error),
             field=None,
             status_code=400,
         )
