@@ -20,6 +20,8 @@ from typing import Any
 import msgspec
 import pytest
 from graphql import GraphQLSchema
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator.rest_pages import walk_pages
 from emulator_fixtures import STORE_NOW, start_emulator
@@ -328,3 +330,43 @@ def test_bad_values_of_the_right_type_reach_the_mapping_as_they_came() -> None:
 )
 def test_topics_without_a_record_convert_to_none(topic: str) -> None:
     assert record_from_webhook(topic, _order_body()) is None
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["1e999999999", "NaN", "2026-03-01T09:15:00", "12.50", "subscribed"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+ORDER_PATHS = [
+    ("id",),
+    ("created_at",),
+    ("tags",),
+    ("total_price_set",),
+    ("line_items",),
+    ("line_items", 0, "quantity"),
+    ("line_items", 0, "price"),
+    ("line_items", 0, "properties"),
+    ("line_items", 0, "product_id"),
+    ("discount_codes",),
+    ("customer",),
+    ("shipping_address",),
+]
+
+
+@given(st.sampled_from(ORDER_PATHS), JSON, st.sampled_from(["orders/create", "customers/update"]))
+def test_no_body_raises(path: tuple[Any, ...], value: Any, topic: str) -> None:
+    """Whatever JSON sits anywhere, the answer is a record or an UnreadableRecord, and the
+    mapping takes it without raising either."""
+    body = _order_body(customer={"id": 5, "created_at": "2026-01-01T00:00:00Z"})
+    target: Any = body
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    record = record_from_webhook(topic, body)
+    assert isinstance(record, Order | Customer | UnreadableRecord)
+    map_record(record, MappingOptions())

@@ -58,6 +58,10 @@ topics) are handled elsewhere and convert to ``None``."""
 EXCERPT_BYTES: Final = 200
 """As much of a bad body as the bulk path keeps of a bad line (``extract.EXCERPT_BYTES``)."""
 
+_MAX_EXPONENT: Final = 30
+"""Beyond this, an amount is no price (``"1e999999999"`` would print a billion digits)
+and stays as it came, for the mapping to judge."""
+
 _GID_TYPES: Final[dict[Kind, str]] = {"order": "Order", "customer": "Customer"}
 
 
@@ -186,7 +190,7 @@ def _amount(raw: str) -> str:
         value = Decimal(raw.strip())
     except InvalidOperation:
         return raw
-    if not value.is_finite():
+    if not value.is_finite() or abs(value.adjusted()) > _MAX_EXPONENT:
         return raw
     text = format(value.normalize(), "f")
     return text if "." in text else f"{text}.0"
