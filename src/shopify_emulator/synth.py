@@ -398,6 +398,25 @@ def _weighted(rng: random.Random, table: Sequence[tuple[str, int]]) -> str:
     return table[-1][0]
 
 
+def _phone_number(phone: str, sms_consent: dict[str, Any] | None) -> dict[str, Any]:
+    """``defaultPhoneNumber`` holding the same SMS consent as ``smsMarketingConsent``.
+
+    Shopify deprecated ``Customer.smsMarketingConsent`` for ``defaultPhoneNumber.marketing*``
+    (the schema's deprecation reason): both are one consent. Left to the filler, the
+    address-level state was invented apart from the stored one, and REST's
+    ``sms_marketing_consent`` (rendered from ``defaultPhoneNumber``) contradicted GraphQL.
+    """
+    number: dict[str, Any] = {"phoneNumber": phone}
+    if sms_consent is not None:
+        number.update(
+            marketingState=sms_consent["marketingState"],
+            marketingOptInLevel=sms_consent["marketingOptInLevel"],
+            marketingUpdatedAt=sms_consent["consentUpdatedAt"],
+            marketingCollectedFrom=sms_consent["consentCollectedFrom"],
+        )
+    return number
+
+
 def email_address_state(email_state: str) -> str:
     """``CustomerEmailAddressMarketingState`` has no ``REDACTED``: report it UNSUBSCRIBED.
 
@@ -881,7 +900,7 @@ def customer_row(
         "email": profile.email,
         "phone": profile.phone,
         "defaultEmailAddress": default_email,
-        "defaultPhoneNumber": {"phoneNumber": profile.phone} if profile.phone else None,
+        "defaultPhoneNumber": _phone_number(profile.phone, sms_consent) if profile.phone else None,
         "emailMarketingConsent": email_consent,
         "smsMarketingConsent": sms_consent,
         "defaultAddress": profile.address,
