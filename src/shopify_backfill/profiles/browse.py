@@ -201,13 +201,14 @@ def profile_detail(conn: sa.Connection, workspace_id: int, user_id: int) -> Prof
     ).first()
     if user is None:
         return None
-    held = dict(
-        conn.execute(
+    held: dict[str, str] = {
+        str(label): str(name)
+        for label, name in conn.execute(
             sa.select(aliases.c.label, aliases.c.name)
             .where(aliases.c.user_id == user_id, aliases.c.workspace_id == workspace_id)
             .order_by(aliases.c.label)
-        ).tuples()
-    )
+        )
+    }
     subscriptions = [
         {"shop": domain, "channel": channel, "state": state}
         for domain, channel, state in conn.execute(
