@@ -93,7 +93,10 @@ def test_completion_email_reaches_the_workspace_addresses(
     assert recipients == list(RECIPIENTS)
     assert message["Subject"] == f"Shopify backfill of {shop.domain} completed"
     assert message["From"] == "backfill@platform.example"
-    body = message.get_content()
+    assert message.get_content_type() == "multipart/alternative"
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None
+    body = plain.get_content()
     assert f"imported                {report['orders']['imported']:>9}" in body
     assert f"created                 {report['customers']['created']:>9}" in body
     assert f"data points                    {report['data_points']['total']:>9}" in body

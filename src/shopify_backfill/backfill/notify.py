@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 
+from shopify_backfill.backfill.completion_email import completion_parts
 from shopify_backfill.backfill.tables import email_outbox, notifications
 from shopify_backfill.config import Settings
 from shopify_backfill.profiles.schema import workspaces
@@ -231,8 +232,15 @@ class Delivery:
 
 
 def _message(
-    settings: Settings, recipients: Sequence[str], subject: str, body: str
+    settings: Settings,
+    recipients: Sequence[str],
+    subject: str,
+    body: str,
+    *,
+    html: str | None = None,
 ) -> EmailMessage:
+    """Plain text alone, or ``multipart/alternative`` with ``html`` after it (clients show
+    the last part they can render, and a text-only client still reads the report)."""
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = ", ".join(recipients)
@@ -240,6 +248,8 @@ def _message(
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 
@@ -294,6 +304,11 @@ def _deliver_one(
             row = conn.execute(sa.select(email_outbox).where(email_outbox.c.id == email_id)).one()
             if row.status != "pending" or row.attempts >= settings.mail_attempts:
                 return
+            parts = (
+                completion_parts(conn, settings.app_url, row.backfill_id, row.body)
+                if row.kind == "completed" and row.backfill_id is not None
+                else None
+            )
             claimed = conn.execute(
                 sa.update(email_outbox)
                 .where(
@@ -307,7 +322,12 @@ def _deliver_one(
             return
         attempt = row.attempts + 1
         try:
-            where = mailer.send(_message(settings, row.recipients, row.subject, row.body))
+            message = (
+                _message(settings, row.recipients, row.subject, parts.text, html=parts.html)
+                if parts is not None
+                else _message(settings, row.recipients, row.subject, row.body)
+            )
+            where = mailer.send(message)
         except (OSError, smtplib.SMTPException) as error:
             reason = f"{type(error).__name__}: {error}"
             last = attempt >= settings.mail_attempts

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
+from shopify_backfill.profiles.types import json_dumps
+
 
 def when(value: Any) -> str:
     """``2026-07-01 12:00 UTC`` from a datetime or an ISO string; "-" for nothing."""
@@ -58,6 +60,7 @@ def host(url: Any) -> str:
 
 def install(env: Environment) -> None:
     env.filters["host"] = host
+    env.filters["json"] = json_dumps  # exact Decimals, as the store holds them
     env.filters["when"] = when
     env.filters["day"] = day
     env.filters["duration"] = duration

@@ -109,6 +109,15 @@ SMS_GROUP = Bound(
     64,
     "Paste Braze's id of the SMS subscription group, or leave it empty.",
 )
+PROFILE_SEARCH = Bound(
+    "q",
+    "search",
+    320,
+    "Search by one email address (or part of it), a phone number or a Shopify customer id.",
+)
+"""As long as the longest email address: nothing longer can match one."""
+MAX_PAGE = 10_000
+"""The last page number the profile lists accept (250,000 profiles at 25 a page)."""
 CALLBACK_PARAM_CHARS = 1024
 """Any other parameter of Shopify's OAuth callback (code, hmac, state, timestamp, host)."""
 MARK_READ_IDS = 1000
@@ -126,5 +135,6 @@ FORM_LIMITS = {
     "rest_endpoint": BRAZE_ENDPOINT.limit,
     "braze_key": BRAZE_KEY.limit,
     "sms_group_id": SMS_GROUP.limit,
+    "profile_search": PROFILE_SEARCH.limit,
 }
 """The same limits as the templates' ``maxlength`` attributes (Jinja global ``limits``)."""

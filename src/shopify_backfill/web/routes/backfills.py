@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from shopify_backfill.backfill.store import list_backfills
-from shopify_backfill.web import wizard
+from shopify_backfill.web import profiles, wizard
 from shopify_backfill.web.auth import ApiPrincipal, PagePrincipal
 from shopify_backfill.web.context import Context
 from shopify_backfill.web.events import progress_stream
@@ -28,7 +28,8 @@ def backfill_page(
     context: Context,
 ) -> Response:
     view = wizard.status_of(context, principal, backfill_id)
-    return render(request, context, principal, "backfill.html", view=view)
+    after = profiles.after_completed(context, principal, backfill_id)
+    return render(request, context, principal, "backfill.html", view=view, after=after)
 
 
 @pages.post("/backfills/{backfill_id}/resume")
