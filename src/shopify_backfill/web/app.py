@@ -38,6 +38,7 @@ from shopify_backfill.web.routes import (
     backfills,
     destinations,
     notifications,
+    risk,
     session,
     stores,
 )
@@ -255,7 +256,7 @@ def create_app(
         )
 
     _install_handlers(app)
-    for module in (session, stores, destinations, backfills, notifications, api_keys):
+    for module in (session, stores, risk, destinations, backfills, notifications, api_keys):
         app.include_router(module.pages)
         app.include_router(module.api, prefix=API_PREFIX)
     return app
