@@ -37,6 +37,7 @@ COMMANDS = [
     ["campaigns", "resume"],
     ["campaigns", "set-start"],
     ["campaigns", "resume-paused"],
+    ["campaigns", "mode"],
 ]
 
 
@@ -206,3 +207,20 @@ def test_audit_apply_then_resume_paused(connected: dict[str, str]) -> None:
     }
     assert statuses["Welcome new address"] == "active"
     assert statuses["Paused winback"] == "paused"
+
+
+def test_mode_shows_and_switches_the_risk_mode(connected: dict[str, str]) -> None:
+    env = connected
+    shown = runner.invoke(app, ["campaigns", "mode"], env=env)
+    assert shown.exit_code == 0 and shown.output.startswith("risk mode: Seed-compatible.")
+    switched = runner.invoke(app, ["campaigns", "mode", "silent"], env=env)
+    assert switched.exit_code == 0, switched.output
+    assert switched.output.startswith("switched to: Silent backfill (default).")
+    again = runner.invoke(app, ["campaigns", "mode", "silent"], env=env)
+    assert again.output.startswith("already: Silent backfill (default).")
+    bad = runner.invoke(app, ["campaigns", "mode", "loud"], env=env)
+    assert isinstance(bad.exception, InputError)
+    assert "unknown risk mode 'loud'" in str(bad.exception)
+    assert runner.invoke(app, ["campaigns", "mode"], env=env).output.startswith(
+        "risk mode: Silent backfill"
+    )

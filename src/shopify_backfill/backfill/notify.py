@@ -31,7 +31,7 @@ from shopify_backfill.profiles.schema import workspaces
 log = logging.getLogger(__name__)
 
 Level = Literal["info", "success", "error"]
-NotificationKind = Literal["started", "resumed", "completed", "failed"]
+NotificationKind = Literal["started", "resumed", "completed", "failed", "risk_mode"]
 
 
 @dataclass(frozen=True)

@@ -322,6 +322,8 @@ class AuditFix:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
+            "campaign_id": self.campaign_id,
             "campaign": self.campaign_name,
             "action": self.action,
             "previous_status": self.previous_status,
@@ -341,51 +343,157 @@ def apply_fixes(
     moved by someone) is left alone and not recorded.
     """
     moment = now or datetime.now(UTC)
-    applied: list[int] = []
-    for risk in audit.risks:
-        fix = risk.fix
-        if fix is None:
-            continue
-        if fix.action == "pause":
-            if not change_status(
-                conn, risk.campaign_id, source="active", target="paused", now=moment
-            ):
-                continue
-            values: dict[str, Any] = {"action": "paused", "previous_start_at": risk.start_at}
-        else:
-            moved = conn.execute(
-                sa.update(campaigns)
-                .where(
-                    campaigns.c.id == risk.campaign_id,
-                    campaigns.c.status == "active",
-                    campaigns.c.start_at == risk.start_at,
-                )
-                .values(start_at=fix.new_start_at, updated_at=moment)
-            )
-            if moved.rowcount != 1:
-                continue
-            values = {
-                "action": "moved_start",
-                "previous_start_at": risk.start_at,
-                "new_start_at": fix.new_start_at,
-            }
-        fix_id = conn.execute(
-            sa.insert(audit_fixes)
-            .values(
-                workspace_id=audit.workspace_id,
-                connection_id=audit.connection_id,
-                campaign_id=risk.campaign_id,
-                previous_status="active",
-                reason=fix.reason,
-                applied_at=moment,
-                **values,
-            )
-            .returning(audit_fixes.c.id)
-        ).scalar_one()
-        applied.append(int(fix_id))
+    applied = [
+        fix_id
+        for risk in audit.risks
+        if risk.fix is not None
+        and (fix_id := _apply(conn, audit, risk, risk.fix, moment)) is not None
+    ]
     return [
         fix for fix in _fixes(conn, audit.workspace_id, audit.connection_id) if fix.id in applied
     ]
+
+
+def fix_choices(recommended: FixAction | None) -> tuple[FixAction, ...]:
+    """The fixes a merchant may pick for a campaign whose audited fix is ``recommended``,
+    that one first (none when the campaign is not at risk).
+
+    A pause always protects. A moved start time protects only where the audit verified it
+    (every predicted message is timed before the connection), so it is offered only then.
+    """
+    if recommended is None:
+        return ()
+    return ("move_start", "pause") if recommended == "move_start" else ("pause",)
+
+
+def apply_fix(
+    conn: sa.Connection,
+    audit: RiskAudit,
+    campaign_id: int,
+    action: FixAction,
+    *,
+    now: datetime | None = None,
+) -> AuditFix:
+    """Apply the merchant's chosen fix to one campaign of ``audit``, and remember it.
+
+    Refused with the reason when the campaign is not at risk in this audit, when the
+    chosen fix cannot protect it (a start time after the connection does not exclude
+    data timed later), or when it changed since the audit.
+    """
+    risk = next((r for r in audit.risks if r.campaign_id == campaign_id), None)
+    if risk is None or risk.fix is None:
+        raise InputError(
+            f"campaign {campaign_id} is not at risk in the current audit of "
+            f"{audit.shop_domain}: the backfill would not trigger it, so there is nothing to fix"
+        )
+    if action not in fix_choices(risk.fix.action):
+        raise InputError(
+            f"moving the start time cannot protect {risk.name!r}: {risk.fix.reason}; "
+            "pause it during the backfill instead"
+        )
+    fix = (
+        risk.fix
+        if action == risk.fix.action
+        else Fix("pause", "chosen instead of moving the start time")
+    )
+    fix_id = _apply(conn, audit, risk, fix, now or datetime.now(UTC))
+    if fix_id is None:
+        raise InputError(
+            f"{risk.name!r} changed since the audit (it is no longer active with the same "
+            "start time); refresh the audit and choose again"
+        )
+    return next(f for f in _fixes(conn, audit.workspace_id, audit.connection_id) if f.id == fix_id)
+
+
+def _apply(
+    conn: sa.Connection, audit: RiskAudit, risk: CampaignRisk, fix: Fix, moment: datetime
+) -> int | None:
+    """One fix with its record, or ``None`` when the campaign changed since the audit."""
+    if fix.action == "pause":
+        if not change_status(conn, risk.campaign_id, source="active", target="paused", now=moment):
+            return None
+        values: dict[str, Any] = {"action": "paused", "previous_start_at": risk.start_at}
+    else:
+        moved = conn.execute(
+            sa.update(campaigns)
+            .where(
+                campaigns.c.id == risk.campaign_id,
+                campaigns.c.status == "active",
+                campaigns.c.start_at == risk.start_at,
+            )
+            .values(start_at=fix.new_start_at, updated_at=moment)
+        )
+        if moved.rowcount != 1:
+            return None
+        values = {
+            "action": "moved_start",
+            "previous_start_at": risk.start_at,
+            "new_start_at": fix.new_start_at,
+        }
+    fix_id = conn.execute(
+        sa.insert(audit_fixes)
+        .values(
+            workspace_id=audit.workspace_id,
+            connection_id=audit.connection_id,
+            campaign_id=risk.campaign_id,
+            previous_status="active",
+            reason=fix.reason,
+            applied_at=moment,
+            **values,
+        )
+        .returning(audit_fixes.c.id)
+    ).scalar_one()
+    return int(fix_id)
+
+
+def undo_fix(
+    conn: sa.Connection,
+    workspace_id: int,
+    connection_id: int,
+    fix_id: int,
+    *,
+    now: datetime | None = None,
+) -> AuditFix:
+    """Take back one outstanding fix: resume the paused campaign or restore its start time.
+
+    For before the backfill starts (the caller checks: undoing a pause during the run
+    would let its historical data trigger the campaign). Conditional like every change
+    here: a campaign someone changed since is left alone and the fix is marked
+    ``changed_meanwhile``. Resolved as ``resumed`` / ``restored``, like the undo after
+    the backfill, so the record reads the same whichever way it was taken back.
+    """
+    fix = next(
+        (f for f in _fixes(conn, workspace_id, connection_id, unresolved=True) if f.id == fix_id),
+        None,
+    )
+    if fix is None:
+        raise InputError(
+            f"fix {fix_id} is not an outstanding fix of this store: it was undone already, "
+            "or belongs to no such store"
+        )
+    moment = now or datetime.now(UTC)
+    if fix.action == "paused":
+        done = change_status(
+            conn, fix.campaign_id, source="paused", target=fix.previous_status, now=moment
+        )
+        resolution = "resumed" if done else "changed_meanwhile"
+    else:
+        restored = conn.execute(
+            sa.update(campaigns)
+            .where(campaigns.c.id == fix.campaign_id, campaigns.c.start_at == fix.new_start_at)
+            .values(start_at=fix.previous_start_at, updated_at=moment)
+        )
+        resolution = "restored" if restored.rowcount == 1 else "changed_meanwhile"
+    _resolve(conn, fix.id, resolution, moment)
+    return next(f for f in _fixes(conn, workspace_id, connection_id) if f.id == fix.id)
+
+
+def _resolve(conn: sa.Connection, fix_id: int, resolution: str, moment: datetime) -> None:
+    conn.execute(
+        sa.update(audit_fixes)
+        .where(audit_fixes.c.id == fix_id, audit_fixes.c.resolved_at.is_(None))
+        .values(resolved_at=moment, resolution=resolution)
+    )
 
 
 def paused_by_audit(conn: sa.Connection, workspace_id: int, connection_id: int) -> list[AuditFix]:
@@ -438,11 +546,7 @@ def resume_paused_by_audit(
             resolution = "restored" if restored.rowcount == 1 else "changed_meanwhile"
         else:
             resolution = "kept"
-        conn.execute(
-            sa.update(audit_fixes)
-            .where(audit_fixes.c.id == fix.id)
-            .values(resolved_at=moment, resolution=resolution)
-        )
+        _resolve(conn, fix.id, resolution, moment)
         resolved.append(fix.id)
     return [fix for fix in _fixes(conn, workspace_id, connection_id) if fix.id in resolved]
 

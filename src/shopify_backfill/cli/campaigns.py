@@ -28,6 +28,7 @@ from shopify_backfill.campaigns.audit import (
     resume_paused_by_audit,
 )
 from shopify_backfill.campaigns.files import load_campaign_file
+from shopify_backfill.campaigns.mode import MODE_NAMES, MODE_SENTENCES, parse_risk_mode, risk_mode
 from shopify_backfill.campaigns.model import TRIGGER_TYPES, Campaign, parse_spec
 from shopify_backfill.campaigns.report import audit_lines
 from shopify_backfill.campaigns.repository import (
@@ -54,6 +55,7 @@ from shopify_backfill.wiring import (
     build_services,
     workspace_id_by_name,
 )
+from shopify_backfill.wiring.risk import switch_risk_mode
 
 app = typer.Typer(
     help="Campaigns and Canvases of a workspace: add, list, pause, resume, move start times.",
@@ -260,6 +262,40 @@ def set_start_command(
     moment = parse_time(when, "start time")
     campaign = _change(workspace, lambda conn, ws: set_start(conn, ws, name, moment))
     typer.echo(f"{campaign.name!r} now starts at {_time(campaign.start_at)}")
+
+
+@app.command("mode")
+def mode_command(
+    mode: Annotated[
+        str | None,
+        typer.Argument(
+            help="'silent' (default: historical data triggers nothing) or 'seed-compatible' "
+            "(only start times and pauses protect campaigns); omitted: show the current one."
+        ),
+    ] = None,
+    workspace: Workspace = DEFAULT_WORKSPACE,
+) -> None:
+    """Show or switch the workspace's risk mode (refused while a backfill runs)."""
+    services = _services()
+    try:
+        with services.engine.begin() as conn:
+            workspace_id = workspace_id_by_name(conn, workspace, create=False)
+            if mode is None:
+                current = risk_mode(conn, workspace_id)
+                changed = None
+            else:
+                current = parse_risk_mode(mode)
+                changed = switch_risk_mode(
+                    conn,
+                    workspace_id=workspace_id,
+                    mode=current,
+                    actor="The CLI",
+                    now=datetime.now(UTC),
+                )
+    finally:
+        services.dispose()
+    prefix = {None: "risk mode", True: "switched to", False: "already"}[changed]
+    typer.echo(f"{prefix}: {MODE_NAMES[current]}. {MODE_SENTENCES[current]}")
 
 
 @app.command("resume-paused")

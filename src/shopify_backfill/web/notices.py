@@ -76,6 +76,36 @@ NOTICES: dict[str, Notice] = {
     ),
     "fixes_applied": Notice("The audit's fixes were applied.", "wizard.html", _preview_shown),
     "no_fixes": Notice("There was no fix to apply.", "wizard.html", _preview_shown),
+    "mode_silent": Notice(
+        "Risk mode switched to silent backfill: the audit below was run again, and the "
+        "backfill's historical data will trigger nothing.",
+        "wizard.html",
+        _preview_shown,
+    ),
+    "mode_seed_compatible": Notice(
+        "Risk mode switched to seed-compatible: the audit below was run again; choose a fix "
+        "for each campaign it flags.",
+        "wizard.html",
+        _preview_shown,
+    ),
+    "mode_unchanged": Notice(
+        "The workspace was already in that risk mode.", "wizard.html", _preview_shown
+    ),
+    "fix_applied": Notice(
+        "The fix was applied; the audit below was run again with it.", "wizard.html", _preview_shown
+    ),
+    "campaign_left": Notice(
+        "The campaign was left as it is: the audit below shows what it will receive.",
+        "wizard.html",
+        _preview_shown,
+    ),
+    "fix_undone": Notice("The fix was undone.", "wizard.html", _preview_shown),
+    "fix_stale": Notice(
+        "The campaign had been changed since the fix, so it was left as it is now; the fix "
+        "is no longer listed.",
+        "wizard.html",
+        _preview_shown,
+    ),
     "destination_added": Notice(
         "Braze workspace added: Braze accepted the API key, which is stored encrypted. It is "
         "chosen as this backfill's destination below.",

@@ -55,3 +55,19 @@ class MarkRead(_Body):
 
 class NewApiKey(_Body):
     name: str = Field(min_length=1, max_length=KEY_NAME.limit, description="What the key is for")
+
+
+class SwitchRiskMode(_Body):
+    mode: str = Field(
+        max_length=32,
+        description="'silent' (the default: historical data triggers nothing) or "
+        "'seed_compatible' (only start times and pauses protect campaigns)",
+    )
+
+
+class ChooseFix(_Body):
+    action: str = Field(
+        max_length=32,
+        description="'move_start' (start time to the connection; only where the audit "
+        "offers it), 'pause' (during the backfill) or 'leave' (no change)",
+    )

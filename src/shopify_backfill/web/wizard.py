@@ -28,13 +28,16 @@ from shopify_backfill.backfill.status import read_status
 from shopify_backfill.backfill.store import BackfillRow, get_backfill, owner_is_dead
 from shopify_backfill.campaigns.audit import (
     AuditFix,
+    FixAction,
     RiskAudit,
     apply_fixes,
     audit_backfill,
+    fix_choices,
     moved_by_audit,
     paused_by_audit,
     resume_paused_by_audit,
 )
+from shopify_backfill.campaigns.mode import MODE_NAMES, MODE_SENTENCES, RiskMode, risk_mode
 from shopify_backfill.campaigns.report import resume_offer
 from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.errors import InputError
@@ -65,10 +68,24 @@ class WizardPreview:
     audit: RiskAudit | None
     duration: DurationEstimate
     fixes: tuple[AuditFix, ...]
+    mode: RiskMode = "silent"
 
     @property
     def can_start(self) -> bool:
         return self.preview.can_start
+
+    @property
+    def modes(self) -> list[dict[str, str]]:
+        """Both risk modes in one plain sentence each, for the page's switch."""
+        return [
+            {"mode": mode, "name": MODE_NAMES[mode], "sentence": MODE_SENTENCES[mode]}
+            for mode in MODE_NAMES
+        ]
+
+    def choices(self, campaign: dict[str, Any]) -> tuple[FixAction, ...]:
+        """The fixes the page offers one audited campaign (its JSON), besides leaving it."""
+        fix = campaign.get("fix")
+        return fix_choices(fix["action"] if fix else None)
 
     def to_json(self) -> dict[str, Any]:
         payload = self.preview.to_json()
@@ -87,11 +104,22 @@ class WizardPreview:
             }
         )
         payload["applied_fixes"] = [fix.to_json() for fix in self.fixes]
+        payload["risk_mode"] = {
+            "mode": self.mode,
+            "name": MODE_NAMES[self.mode],
+            "sentence": MODE_SENTENCES[self.mode],
+        }
+        audit = payload["risk_audit"]
+        if audit is not None and audit.get("campaigns") is not None:
+            audit["campaigns"] = [  # copies: the section's own data stays as the audit made it
+                {**c, "choices": [*self.choices(c), "leave"] if c["fix"] else []}
+                for c in audit["campaigns"]
+            ]
         payload.pop("reauthorize_url", None)  # the page's own re-authorization is session-bound
         return payload
 
 
-def _open(
+def open_store(
     context: WebContext, principal: Principal, store_id: int
 ) -> tuple[StoreView, BackfillRow]:
     with context.services.engine.begin() as conn:
@@ -141,7 +169,7 @@ def run_audit(
 
 def build_wizard(context: WebContext, principal: Principal, store_id: int) -> WizardPreview:
     """Window, counts, data points, duration and the risk audit, before anything is written."""
-    store, row = _open(context, principal, store_id)
+    store, row = open_store(context, principal, store_id)
     preview = make_preview(context.services, row, RunOptions(transport=context.transport))
     risk = next((s for s in preview.sections if s.key == RISK_KEY), None)
     audit = None
@@ -156,6 +184,7 @@ def build_wizard(context: WebContext, principal: Principal, store_id: int) -> Wi
         risk = audit_section(audit)
     report = preview.preflight
     with context.services.engine.connect() as conn:
+        mode = risk_mode(conn, principal.workspace_id)
         duration = estimate_duration(
             conn,
             mode=preview.mode,
@@ -170,14 +199,15 @@ def build_wizard(context: WebContext, principal: Principal, store_id: int) -> Wi
         audit=audit,
         duration=duration,
         fixes=_outstanding_fixes(context, principal.workspace_id, store.id),
+        mode=mode,
     )
 
 
 def apply_audit_fixes(context: WebContext, principal: Principal, store_id: int) -> list[AuditFix]:
     """Audit again (campaigns may have changed since the preview) and apply every fix."""
-    store, row = _open(context, principal, store_id)
+    store, row = open_store(context, principal, store_id)
     requests.refuse_unless_not_started(row)
-    report = _live_preflight(context, principal, store, row)
+    report = live_preflight(context, principal, store, row)
     audit = run_audit(
         context,
         workspace_id=principal.workspace_id,
@@ -212,7 +242,7 @@ def start_backfill(
             "confirm that you understand the backfill runs only once for this store",
             field="acknowledge_runs_once",
         )
-    store, row = _open(context, principal, store_id)
+    store, row = open_store(context, principal, store_id)
     braze_id = None
     if destination is not None:
         with context.services.engine.connect() as conn:
@@ -224,14 +254,14 @@ def start_backfill(
             f"{', '.join(store.missing_scopes)}",
             missing=store.missing_scopes,
         )
-    _live_preflight(context, principal, store, row)
+    live_preflight(context, principal, store, row)
     with context.services.engine.begin() as conn:
         started = requests.start(conn, row, now=utcnow(), braze_destination_id=braze_id)
     context.jobs.submit(started.id)
     return started
 
 
-def _live_preflight(
+def live_preflight(
     context: WebContext, principal: Principal, store: StoreView, row: BackfillRow
 ) -> PreflightReport:
     """The stored grant can be stale (scopes revoked in Shopify): ask Shopify itself."""

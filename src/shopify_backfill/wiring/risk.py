@@ -1,5 +1,9 @@
 """The campaign risk audit as a preview section: where the campaigns meet the job.
 
+Also the switch of the workspace's risk mode, which needs both sides: the campaigns
+store the mode, and only the backfills know whether one is running (the engine reads
+the mode per batch, so a switch mid-run would change the run halfway).
+
 The preview (``backfill``) knows sections only as ``SectionProvider`` callables, and the
 audit (``campaigns``) knows nothing of previews; this adapter, in the composition layer,
 runs the audit with the same Shopify reader the run will use and words it as a section.
@@ -7,12 +11,18 @@ runs the audit with the same Shopify reader the run will use and words it as a s
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import sqlalchemy as sa
 
+from shopify_backfill.backfill.errors import BackfillStateError
+from shopify_backfill.backfill.notify import post_notification
 from shopify_backfill.backfill.preview import Preview, PreviewSection, SectionProvider
-from shopify_backfill.backfill.store import find_backfill
+from shopify_backfill.backfill.states import IN_PROGRESS
+from shopify_backfill.backfill.store import find_backfill, list_backfills
 from shopify_backfill.campaigns.audit import RiskAudit, audit_backfill
+from shopify_backfill.campaigns.mode import MODE_NAMES, MODE_SENTENCES, RiskMode, set_risk_mode
 from shopify_backfill.campaigns.report import audit_lines
 from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.clock import Clock
@@ -84,3 +94,34 @@ def risk_section_provider(
         return audit_section(audit)
 
     return provide
+
+
+def switch_risk_mode(
+    conn: sa.Connection, *, workspace_id: int, mode: RiskMode, actor: str, now: datetime
+) -> bool:
+    """Switch the workspace's risk mode and post it to the bell; true when it changed.
+
+    Refused while any backfill of the workspace is in progress: its remaining batches
+    would be judged under another mode than the audit the merchant accepted. ``actor``
+    (an email, "the CLI") says who switched, in the notification.
+    """
+    running = [row for row in list_backfills(conn, workspace_id) if row.status == IN_PROGRESS]
+    if running:
+        shops = ", ".join(row.shop_domain for row in running)
+        raise BackfillStateError(
+            f"the risk mode cannot change while a backfill is in progress ({shops}): the "
+            "rest of that run would be judged under another mode; switch once it has finished"
+        )
+    if not set_risk_mode(conn, workspace_id, mode):
+        return False
+    post_notification(
+        conn,
+        workspace_id=workspace_id,
+        backfill_id=None,
+        kind="risk_mode",
+        level="info",
+        title=f"Risk mode: {MODE_NAMES[mode]}",
+        body=f"{actor} switched the workspace's risk mode. {MODE_SENTENCES[mode]}",
+        now=now,
+    )
+    return True
