@@ -391,7 +391,10 @@ def test_duplicate_fault_sends_each_delivery_twice(admin_schema: GraphQLSchema) 
 
 def test_reorder_fault_shuffles_within_the_window(admin_schema: GraphQLSchema) -> None:
     faults = FaultPlan(seed=3, webhook_reorder_window=5)
-    with receiver() as hooks, emulator_with(admin_schema, faults=faults) as handle:
+    with (
+        receiver() as hooks,
+        emulator_with(admin_schema, faults=faults, webhook_reorder_wait_seconds=3.0) as handle,
+    ):
         subscribe(handle, "CUSTOMERS_CREATE", hooks.url)
         made = _make_customers(handle, 5)
         assert handle.runtime.webhooks.wait_idle()
@@ -404,7 +407,10 @@ def test_reorder_is_reproducible_from_the_seed(admin_schema: GraphQLSchema) -> N
     orders = []
     for _ in range(2):
         faults = FaultPlan(seed=3, webhook_reorder_window=5)
-        with receiver() as hooks, emulator_with(admin_schema, faults=faults) as handle:
+        with (
+            receiver() as hooks,
+            emulator_with(admin_schema, faults=faults, webhook_reorder_wait_seconds=3.0) as handle,
+        ):
             subscribe(handle, "CUSTOMERS_CREATE", hooks.url)
             made = _make_customers(handle, 5)
             assert handle.runtime.webhooks.wait_idle()
