@@ -168,6 +168,7 @@ def start_emulator(
         yield handle
     finally:
         runtime.bulk.shutdown()
+        runtime.webhooks.close()
         transport.close()
         if own_store:
             store.close()

@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from shopify_emulator import oauth, rest
+from shopify_emulator import oauth, rest, webhook_routes
 from shopify_emulator.bulk import BulkOperations
 from shopify_emulator.bulk_links import CONTENT_TYPE, DOWNLOAD_ROUTE, NO_SUCH_KEY, parse_object
 from shopify_emulator.config import EmulatorConfig, FaultPlan
@@ -77,6 +77,8 @@ from shopify_emulator.tokens import (
     TokenStore,
     access_denials,
 )
+from shopify_emulator.webhook_delivery import WebhookDispatcher
+from shopify_emulator.webhook_subscriptions import WebhookSubscriptions
 
 _GID = re.compile(r"^gid://shopify/[A-Za-z]+/[^/\s]+$")
 
@@ -129,6 +131,20 @@ def create_emulator_app(
     )
     executor.resolvers.update(bulk.resolvers(lambda ctx: str(ctx.extras["owner"])))
     executor.resolvers.update(installation_resolvers(config.client_id, store.shop_domain))
+    subscriptions = WebhookSubscriptions(
+        store, api_version=config.webhook_api_version, wall_clock=wall_clock
+    )
+    executor.resolvers.update(subscriptions.resolvers())
+    webhooks = WebhookDispatcher(
+        secret=config.client_secret,
+        shop_domain=store.shop_domain,
+        api_version=config.webhook_api_version,
+        faults=injector,
+        timeout_seconds=config.webhook_timeout_seconds,
+        retry_delays_seconds=config.webhook_retry_delays_seconds,
+        reorder_wait_seconds=config.webhook_reorder_wait_seconds,
+        wall_clock=wall_clock,
+    )
     runtime = EmulatorRuntime(
         store=store,
         schema=schema,
@@ -142,12 +158,15 @@ def create_emulator_app(
         clock=clock,
         wall_clock=wall_clock,
         seed_grant=seed_grant,
+        subscriptions=subscriptions,
+        webhooks=webhooks,
         plan=plan,
     )
     routes = [
         Route("/admin/api/{version}/graphql.json", graphql_endpoint, methods=["POST"]),
         *rest.routes(),
         *oauth.routes(),
+        *webhook_routes.routes(),
         Route("/emulator/faults", set_faults, methods=["POST", "GET"]),
         Route("/emulator/tokens", mint_token, methods=["POST"]),
         Route("/emulator/tokens/revoke", revoke_token, methods=["POST"]),
@@ -159,6 +178,7 @@ def create_emulator_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await run_in_threadpool(bulk.shutdown)
+        await run_in_threadpool(webhooks.close)
 
     app = EmulatorApp(routes=routes, lifespan=lifespan, exception_handlers={404: rest.not_found})
     app.state.runtime = runtime

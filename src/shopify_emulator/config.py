@@ -41,6 +41,12 @@ class FaultPlan(BaseModel):
     """Bulk downloads end abruptly after this many bytes of the body."""
     paths: tuple[str, ...] = ("/admin/api/",)
     """Path prefixes the per-request faults (5xx, resets, latency) apply to."""
+    webhook_duplicates: bool = False
+    """Send every webhook delivery twice (same ``X-Shopify-Webhook-Id``), as Shopify may."""
+    webhook_reorder_window: int = Field(default=0, ge=0, le=1000)
+    """Shuffle deliveries in groups of this many (2 or more), so they arrive out of order."""
+    webhook_drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of deliveries never sent (recorded as ``dropped``): a receiver must reconcile."""
 
 
 class EmulatorConfig(BaseModel):
@@ -84,6 +90,18 @@ class EmulatorConfig(BaseModel):
     allowed_redirect_uris: tuple[str, ...] = ()
     """Prefixes an OAuth ``redirect_uri`` must start with; empty accepts any http(s) URL."""
     faults: FaultPlan = FaultPlan()
+    webhook_api_version: str = "2026-07"
+    """The app's webhook API version (``X-Shopify-API-Version`` of every delivery)."""
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
+    """How long a delivery waits for the receiver's answer (Shopify: 5 s)."""
+    webhook_retry_delays_seconds: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+    """Waits before each retry of a delivery answered non-2xx or not at all; Shopify retries
+    8 times over 4 hours with exponential backoff, tests use a short schedule."""
+    webhook_reorder_wait_seconds: float = Field(default=0.5, ge=0.0, le=60.0)
+    """How long a reorder window waits to fill before the deliveries it has are shuffled."""
+    privacy_webhook_uri: str | None = None
+    """The app's privacy (GDPR) address: ``customers/data_request``, ``customers/redact``
+    and ``shop/redact`` are set in the app's configuration, not by mutation."""
 
     @field_validator("api_versions")
     @classmethod

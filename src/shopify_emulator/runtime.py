@@ -22,6 +22,8 @@ from shopify_emulator.store import ShopStore
 from shopify_emulator.throttle import AnswerTally, Clock, CostBuckets, RequestBuckets
 from shopify_emulator.tokens import Grant, TokenStore
 from shopify_emulator.versions import VersionSet, configured_versions, versions_at
+from shopify_emulator.webhook_delivery import WebhookDispatcher
+from shopify_emulator.webhook_subscriptions import WebhookSubscriptions
 
 DOCUMENT_CACHE_LIMIT = 256
 """Query texts whose parsed, validated document a runtime keeps."""
@@ -43,6 +45,8 @@ class EmulatorRuntime:
     clock: Clock
     wall_clock: Callable[[], float]
     seed_grant: Grant
+    subscriptions: WebhookSubscriptions
+    webhooks: WebhookDispatcher
     plan: str = field(default="standard")
     documents: dict[str, tuple[DocumentNode, list[GraphQLError]]] = field(default_factory=dict)
     """Parsed and validated documents by query text (see ``checked_document``)."""

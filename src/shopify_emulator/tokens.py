@@ -117,6 +117,13 @@ class TokenStore:
         connection.commit()
         return cursor.rowcount > 0
 
+    def revoke_all(self) -> int:
+        """Forget every token (the app was uninstalled from the shop); returns how many."""
+        connection = self._connect()
+        cursor = connection.execute("DELETE FROM emu_access_tokens")
+        connection.commit()
+        return cursor.rowcount
+
     def lookup(self, token: str | None) -> Grant | None:
         if not token:
             return None
