@@ -88,6 +88,7 @@ def open_shop(
 
 def close_shop(shop: Shop) -> None:
     shop.runtime.bulk.shutdown()
+    shop.runtime.webhooks.close()
     shop.transport.close()
     shop.store.close()
 

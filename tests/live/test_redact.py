@@ -11,10 +11,15 @@ import sqlalchemy as sa
 from backfill.conftest import Shop, connect
 from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.runner import run_backfill
-from shopify_backfill.live.privacy import export_customer, redact_customer
+from shopify_backfill.live.privacy import (
+    export_customer,
+    redact_customer,
+    redact_shop,
+    uninstalled,
+)
 from shopify_backfill.live.tables import privacy_requests
 from shopify_backfill.profiles import export_profiles
-from shopify_backfill.profiles.schema import metadata, users
+from shopify_backfill.profiles.schema import metadata, shop_connections, users
 from shopify_backfill.wiring import Services
 
 _TEXT = (sa.String, sa.Text, sa.JSON, sa.LargeBinary)
@@ -118,3 +123,32 @@ def test_a_data_request_writes_the_customers_stored_data_to_one_file(
         audit = conn.execute(sa.select(privacy_requests)).one()
     assert audit.topic == "customers/data_request"
     assert audit.summary == {"profiles": 1, "file": path.name}
+
+
+def test_shop_redact_leaves_nothing_of_the_shop_but_its_audit_and_once_only_marker(
+    make_shop: Any, make_services: Any
+) -> None:
+    shop: Shop = make_shop(customers=40, orders=200, seed=11)
+    services, _, profiles = _backfilled(make_services, shop)
+    emails = [p["attributes"]["email"] for p in profiles if p["attributes"].get("email")]
+    now = datetime.now(UTC)
+
+    with services.engine.begin() as conn:
+        revoked = uninstalled(conn, shop.domain, now)
+        token = conn.execute(sa.select(shop_connections.c.access_token_encrypted)).scalar_one()
+    assert (revoked, token) == (1, None), "uninstall drops the token, keeps the data"
+    assert _places_holding(services, emails[:3]), "the data waits for shop/redact"
+    with services.engine.begin() as conn:
+        removed = redact_shop(conn, shop.domain, now)
+
+    assert removed["profiles"] == len(profiles)
+    assert _places_holding(services, emails) == []
+    left = [
+        place
+        for place in _places_holding(services, [shop.domain])
+        if not place.startswith(("backfills.shop_domain", "privacy_requests.shop_domain"))
+    ]
+    assert left == []
+    with services.engine.connect() as conn:
+        topics = list(conn.execute(sa.select(privacy_requests.c.topic)).scalars())
+    assert topics == ["app/uninstalled", "shop/redact"]

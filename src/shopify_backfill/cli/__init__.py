@@ -22,6 +22,7 @@ from shopify_backfill.cli.backfill import app as backfill_app
 from shopify_backfill.cli.demo import demo
 from shopify_backfill.cli.destinations import app as destinations_app
 from shopify_backfill.cli.interrupt import SIGINT_EXIT_CODE
+from shopify_backfill.cli.live import app as live_app
 from shopify_backfill.cli.standin import emulator_app
 from shopify_backfill.cli.worker import worker
 from shopify_backfill.config import describe_settings_error, unknown_env_names
@@ -39,6 +40,7 @@ app.command()(shopify_commands.connect)
 app.command()(shopify_commands.preflight)
 app.add_typer(backfill_app, name="backfill")
 app.add_typer(destinations_app, name="destinations")
+app.add_typer(live_app, name="live")
 app.command()(demo)
 app.add_typer(campaign_commands.app, name="campaigns")
 app.command()(campaign_commands.audit)

@@ -30,15 +30,21 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from shopify_backfill.backfill.tables import shard_records
+from shopify_backfill.backfill.tables import backfills, email_outbox, notifications, shard_records
 from shopify_backfill.destinations.braze.tables import braze_destinations
-from shopify_backfill.live.tables import privacy_requests, webhook_deliveries
+from shopify_backfill.live.tables import (
+    live_sync_state,
+    live_versions,
+    privacy_requests,
+    webhook_deliveries,
+)
 from shopify_backfill.mapping.intents import ALIAS_CUSTOMER_ID
 from shopify_backfill.mapping.normalize import normalize_email, normalize_phone
 from shopify_backfill.profiles import export_profiles
 from shopify_backfill.profiles.schema import (
     aliases,
     backfill_sightings,
+    datapoint_ledger,
     quarantine,
     shop_connections,
     users,
@@ -279,3 +285,77 @@ def _clear_deliveries(
             .values(body=None, state="processed", error="redacted (customers/redact)")
         )
     return len(hit)
+
+
+def uninstalled(conn: sa.Connection, shop_domain: str, now: datetime) -> int:
+    """``app/uninstalled``: stop syncing the shop. Its token is dropped from every
+    connection (Shopify has revoked it already; keeping the ciphertext would only keep a
+    secret), so no backfill, reconciliation or subscription call can run for it until
+    the merchant installs the app again. Its data stays until ``shop/redact``, which
+    Shopify sends 48 hours later: a merchant who reinstalls finds it in place."""
+    revoked = conn.execute(
+        sa.update(shop_connections)
+        .where(shop_connections.c.shop_domain == shop_domain)
+        .values(access_token_encrypted=None)
+    ).rowcount
+    _audit(conn, shop_domain, "app/uninstalled", None, now, {"connections": revoked})
+    return revoked
+
+
+def redact_shop(conn: sa.Connection, shop_domain: str, now: datetime) -> dict[str, int]:
+    """``shop/redact`` (48 hours after the app was uninstalled): remove the shop's data.
+
+    A workspace whose only shop this is loses every profile (and the mirrors of its
+    Braze destinations theirs), its quarantine, sightings and data-point ledger; in a
+    workspace that also connects other shops, profiles cannot be told apart by shop, so
+    they stay (they are that workspace's) and only what is the shop's goes. Everywhere:
+    the connection (and with it its subscription groups and consent), the backfill's
+    report, notifications and emails, the recorded deliveries and live-sync state. The
+    backfill row itself stays, cleared, with its shop domain: the once-only rule holds
+    if the shop installs the app again.
+    """
+    removed = {"workspaces_emptied": 0, "profiles": 0, "connections": 0, "deliveries": 0}
+    rows = conn.execute(
+        sa.select(shop_connections.c.id, shop_connections.c.workspace_id).where(
+            shop_connections.c.shop_domain == shop_domain
+        )
+    ).all()
+    for row in rows:
+        others = conn.execute(
+            sa.select(sa.func.count()).where(
+                shop_connections.c.workspace_id == row.workspace_id,
+                shop_connections.c.shop_domain != shop_domain,
+            )
+        ).scalar_one()
+        if others:
+            continue
+        mirrors = conn.execute(
+            sa.select(braze_destinations.c.mirror_workspace_id).where(
+                braze_destinations.c.workspace_id == row.workspace_id
+            )
+        ).scalars()
+        spaces = [row.workspace_id, *[int(m) for m in mirrors]]
+        removed["profiles"] += conn.execute(
+            sa.delete(users).where(users.c.workspace_id.in_(spaces))
+        ).rowcount
+        for table in (quarantine, backfill_sightings, datapoint_ledger):
+            conn.execute(sa.delete(table).where(table.c.workspace_id.in_(spaces)))
+        removed["workspaces_emptied"] += 1
+    mine = sa.select(backfills.c.id).where(backfills.c.shop_domain == shop_domain)
+    for table in (notifications, email_outbox):
+        conn.execute(sa.delete(table).where(table.c.backfill_id.in_(mine.scalar_subquery())))
+    conn.execute(
+        sa.update(backfills)
+        .where(backfills.c.shop_domain == shop_domain)
+        .values(report=None, failure_reason=None)
+    )
+    removed["connections"] = conn.execute(
+        sa.delete(shop_connections).where(shop_connections.c.shop_domain == shop_domain)
+    ).rowcount
+    removed["deliveries"] = conn.execute(
+        sa.delete(webhook_deliveries).where(webhook_deliveries.c.shop_domain == shop_domain)
+    ).rowcount
+    for table in (live_versions, live_sync_state):
+        conn.execute(sa.delete(table).where(table.c.shop_domain == shop_domain))
+    _audit(conn, shop_domain, "shop/redact", None, now, removed)
+    return removed

@@ -26,12 +26,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
 import sqlalchemy as sa
 
 from shopify_backfill.backfill.ports import AfterBatchHook
+from shopify_backfill.live import privacy
 from shopify_backfill.live.payloads import record_from_webhook
 from shopify_backfill.live.tables import live_versions, webhook_deliveries
 from shopify_backfill.profiles.dialect import upsert
@@ -87,6 +89,43 @@ def process_pending(
             for row in rows:
                 _process_one(conn, row, hooks, counts, now or datetime.now(UTC))
     return counts
+
+
+def process_privacy(engine: sa.Engine, folder: Path, *, now: datetime | None = None) -> int:
+    """Act on pending privacy and uninstall deliveries (``privacy``), oldest first; each
+    in its own transaction with its audit record, its body cleared after (a redact
+    request names the person it is about). ``folder`` receives data-request files."""
+    done = 0
+    while True:
+        with engine.begin() as conn:
+            row = conn.execute(
+                sa.select(_d.id, _d.shop_domain, _d.topic, _d.body)
+                .where(_d.state == "pending", _d.topic.in_(_PRIVACY))
+                .order_by(_d.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if row is None:
+                return done
+            stamp = now or datetime.now(UTC)
+            payload = orjson.loads(bytes(row.body))
+            if row.topic == "customers/redact":
+                privacy.redact_customer(conn, row.shop_domain, payload, stamp)
+            elif row.topic == "customers/data_request":
+                privacy.export_customer(conn, row.shop_domain, payload, folder, stamp)
+            elif row.topic == "app/uninstalled":
+                privacy.uninstalled(conn, row.shop_domain, stamp)
+            else:
+                privacy.redact_shop(conn, row.shop_domain, stamp)
+            conn.execute(
+                sa.update(webhook_deliveries)
+                .where(_d.id == row.id)
+                .values(state="processed", body=None, processed_at=stamp)
+            )
+            done += 1
+
+
+_PRIVACY: Final = ("customers/redact", "customers/data_request", "shop/redact", "app/uninstalled")
 
 
 def _process_one(

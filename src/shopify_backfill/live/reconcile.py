@@ -20,6 +20,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from shopify_backfill.backfill.ports import AfterBatchHook
+from shopify_backfill.errors import InputError
 from shopify_backfill.live.process import apply_record
 from shopify_backfill.live.tables import live_sync_state
 from shopify_backfill.profiles.dialect import upsert
@@ -73,7 +74,7 @@ def reconcile(
     with engine.connect() as conn:
         since = reconciled_point(conn, shop_domain)
     if since is None:
-        raise LookupError(f"{shop_domain} is not connected to any workspace")
+        raise InputError(f"{shop_domain} is not connected to any workspace")
     report = Reconciled(since=since, until=until)
     if since >= until:
         return report

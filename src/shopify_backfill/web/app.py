@@ -32,6 +32,7 @@ from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from shopify_backfill.web.errors import WebError, status_for
 from shopify_backfill.web.jobs import WebJobs
 from shopify_backfill.web.limits import API_FIELDS, FORM_LIMITS
+from shopify_backfill.web.live import LiveWorker
 from shopify_backfill.web.pages import render
 from shopify_backfill.web.routes import (
     accounts,
@@ -48,6 +49,7 @@ from shopify_backfill.web.routes import (
 from shopify_backfill.web.security import Signer, session_secret
 from shopify_backfill.web.throttle import AuthThrottle
 from shopify_backfill.wiring import Services
+from shopify_backfill.wiring.live import LiveSync
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +227,15 @@ def create_app(
         jobs=WebJobs(services, transport, braze_transport=braze_transport),
         throttle=AuthThrottle.from_settings(services.settings),
         braze_transport=braze_transport,
+        live=LiveWorker(LiveSync(services, transport)),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         context.jobs.shutdown()
+        if context.live is not None:
+            context.live.shutdown()
 
     app = FastAPI(
         title="shopify-backfill partner page",

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from shopify_backfill.profiles.connections import default_api_url
 from shopify_backfill.web.jobs import WebJobs
+from shopify_backfill.web.live import LiveWorker
 from shopify_backfill.web.security import Signer
 from shopify_backfill.web.throttle import AuthThrottle
 from shopify_backfill.wiring import Services
@@ -35,6 +36,8 @@ class WebContext:
     throttle: AuthThrottle
     braze_transport: httpx.BaseTransport | None = None
     """Reaches a Braze stand-in in process (tests); ``None``: Braze over the network."""
+    live: LiveWorker | None = None
+    """Applies recorded webhook deliveries in the background (``None``: not in this app)."""
 
     @property
     def cookie_secure(self) -> bool:

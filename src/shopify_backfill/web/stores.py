@@ -10,18 +10,20 @@ in a new session after logging in again; see ``complete_oauth``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
 from shopify_backfill.backfill.states import NOT_STARTED
 from shopify_backfill.backfill.store import BackfillRow, find_backfill, list_backfills
 from shopify_backfill.config import REQUIRED_SCOPES
-from shopify_backfill.errors import InputError
+from shopify_backfill.errors import BackfillError, InputError
 from shopify_backfill.profiles.connections import save_connection
 from shopify_backfill.profiles.schema import shop_connections
 from shopify_backfill.shopify.errors import AuthError, OAuthError
@@ -41,6 +43,9 @@ from shopify_backfill.web.labels import status_label
 from shopify_backfill.web.limits import CALLBACK_PARAM_CHARS, SHOP, TOKEN, excerpt
 from shopify_backfill.web.security import digest
 from shopify_backfill.web.tables import oauth_states, web_sessions
+from shopify_backfill.wiring.live import LiveSync
+
+log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
 """Shorter than ``accounts.EXPIRED_SESSION_KEPT``, so a state outlives no session row."""
@@ -186,7 +191,25 @@ def connect_with_token(
             api_url=api_url,
             api_version=settings.api_version,
         )
-        return get_store(conn, principal.workspace_id, store_id)
+        store = get_store(conn, principal.workspace_id, store_id)
+    subscribe_webhooks(context, principal.workspace_id, domain)
+    return store
+
+
+def subscribe_webhooks(context: WebContext, workspace_id: int, shop_domain: str) -> None:
+    """Point the shop's webhooks at this app, on connect and on re-authorization.
+
+    Best effort: the connection stands if Shopify refuses (an address it cannot reach,
+    a missing scope) or is down; the reason is logged without secrets, and
+    ``shopify-backfill live subscribe`` or the next re-authorization repairs it, while
+    reconciliation keeps the store current meanwhile.
+    """
+    try:
+        report = LiveSync(context.services, context.transport).subscribe(workspace_id, shop_domain)
+    except (BackfillError, httpx.HTTPError) as error:
+        log.warning("webhook subscriptions for %s not made: %s", shop_domain, error)
+        return
+    log.info("webhook subscriptions for %s: created %s", shop_domain, report.created)
 
 
 def begin_oauth(
@@ -306,6 +329,7 @@ def complete_oauth(
             api_version=settings.api_version,
         )
         store = get_store(conn, principal.workspace_id, store_id)
+    subscribe_webhooks(context, principal.workspace_id, verified.shop)
     return OAuthResult(store=store, purpose=state.purpose)
 
 

@@ -4,8 +4,9 @@ the three privacy topics, whose address an app sets once in its configuration).
 The order of checks is the point: the body is read raw and bounded (413 past
 ``MAX_BODY_BYTES``, before it is read whole), its signature checked against the app's
 secret (401), and only then parsed and its headers read (400) and its shop looked up
-(404). A good delivery is recorded and answered 200 at once; a repeat is answered 200
-and not recorded. Nothing is logged of a body, only topic, shop, id and outcome.
+(404). A good delivery is recorded and answered 200 at once (then applied in the
+background: ``web.live``); a repeat is answered 200 and not recorded. Nothing is logged
+of a body, only topic, shop, id and outcome.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ async def shopify_webhook(request: Request, context: Context) -> Response:
         outcome = await run_in_threadpool(_record, context, delivery)
     except intake.Refused as refused:
         return _refuse(refused.status, refused.message, request)
+    if outcome == "recorded" and context.live is not None:
+        context.live.kick()
     log.info(
         "webhook %s for %s (%s): %s",
         delivery.topic,

@@ -1,0 +1,84 @@
+"""``shopify-backfill live``: what Shopify sends after the connection (docs/live.md).
+
+``subscribe`` points the shop's webhooks at the partner page, ``process`` applies the
+recorded deliveries, ``reconcile`` reads what Shopify changed since the last pass (run it
+from cron, or a worker, every few minutes: a delivery Shopify lost is caught by the next
+pass). Each prints what it did; ``--json`` for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from shopify_backfill.config import Settings
+from shopify_backfill.wiring import DEFAULT_WORKSPACE, build_services, workspace_id_by_name
+from shopify_backfill.wiring.live import LiveSync
+
+app = typer.Typer(help="Live sync: webhooks after the connection, and reconciliation.")
+
+Shop = Annotated[str, typer.Option("--shop", help="The store's myshopify.com domain.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command()
+def subscribe(
+    shop: Shop,
+    workspace: Annotated[str, typer.Option("--workspace")] = DEFAULT_WORKSPACE,
+    as_json: Json = False,
+) -> None:
+    """Point the shop's orders and customers webhooks at this app (idempotent)."""
+    services = build_services(Settings())
+    try:
+        with services.engine.connect() as conn:
+            workspace_id = workspace_id_by_name(conn, workspace, create=False)
+        live = LiveSync(services)
+        report = live.subscribe(workspace_id, shop)
+    finally:
+        services.dispose()
+    view = {"address": live.address, **report.__dict__}
+    if as_json:
+        typer.echo(json.dumps(view))
+        return
+    typer.echo(f"webhooks of {shop} -> {live.address}")
+    for key in ("created", "kept", "removed"):
+        typer.echo(f"  {key:8} {', '.join(view[key]) or '-'}")
+
+
+@app.command()
+def process(as_json: Json = False) -> None:
+    """Apply every recorded delivery that is still pending."""
+    services = build_services(Settings())
+    try:
+        applied, acted = LiveSync(services).process()
+    finally:
+        services.dispose()
+    view = {**applied.__dict__, "privacy": acted}
+    if as_json:
+        typer.echo(json.dumps(view))
+        return
+    typer.echo(
+        f"applied {applied.applied}, the backfill's {applied.backfills}, stale {applied.stale}, "
+        f"failed {applied.failed}; privacy and uninstall requests acted on: {acted}"
+    )
+
+
+@app.command()
+def reconcile(shop: Shop, as_json: Json = False) -> None:
+    """Read what Shopify changed since the last pass and apply it."""
+    services = build_services(Settings())
+    try:
+        done = LiveSync(services).reconcile(shop)
+    finally:
+        services.dispose()
+    view = {**done.__dict__, "since": done.since.isoformat(), "until": done.until.isoformat()}
+    if as_json:
+        typer.echo(json.dumps(view))
+        return
+    typer.echo(
+        f"{shop}: {done.since:%Y-%m-%d %H:%M} -> {done.until:%Y-%m-%d %H:%M} UTC, read "
+        f"{done.read}, applied {done.applied}, the backfill's {done.backfills}, "
+        f"already current {done.stale}, unreadable {done.unreadable}"
+    )
