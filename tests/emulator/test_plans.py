@@ -93,7 +93,9 @@ def sample_variables(text: str, store: ShopStore) -> dict[str, Any]:
 PRODUCT_READS = [
     (name, text)
     for name, text in queries.all_query_texts()
-    if name.endswith("_QUERY") and not name.startswith("BULK_")
+    # Webhook subscriptions are the app's own settings, not store reads; the HTTP layer
+    # serves them (tests/emulator/test_webhooks.py).
+    if name.endswith("_QUERY") and not name.startswith(("BULK_", "WEBHOOK_"))
 ]
 
 
