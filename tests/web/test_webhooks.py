@@ -58,6 +58,7 @@ def _post(web: Web, body: bytes, path: str = "/webhooks/shopify", **headers: str
 
 def test_a_signed_delivery_is_recorded_once_and_a_repeat_is_acknowledged(web: Web) -> None:
     web.connect(web.alice)
+    web.app.state.web.live = None  # record only: what the background pass reads
     body = _order()
 
     first = _post(web, body)
@@ -163,3 +164,15 @@ def test_privacy_topics_have_their_own_address(web: Web) -> None:
     assert misplaced.status_code == 400
     assert "received at /webhooks/shopify" in misplaced.json()["error"]
     assert [row.topic for row in _rows(web)] == ["customers/redact"]
+
+
+def test_a_recorded_delivery_is_applied_in_the_background(web: Web) -> None:
+    web.connect(web.alice)
+    body = _order()
+
+    assert _post(web, body).status_code == 200
+    web.app.state.web.live.wait(timeout=30)
+
+    (row,) = _rows(web)
+    assert row.state in ("processed", "failed"), row.state
+    assert (row.body is None) == (row.state == "processed")

@@ -43,8 +43,6 @@ from shopify_backfill.shopify.records import Customer, Order, UnreadableRecord
 
 log = logging.getLogger(__name__)
 
-BATCH: Final = 50
-"""Deliveries per transaction: small, so the web's own writes never wait long."""
 _d = webhook_deliveries.c
 
 
@@ -76,18 +74,19 @@ def process_pending(
     counts = Processed()
     topics = ("orders/create", "orders/updated", "customers/create", "customers/update")
     while counts.total < limit:
+        # One delivery per transaction: on SQLite the receiver's insert waits for the
+        # write lock, and a batch held it long enough to push its answers past a second.
         with engine.begin() as conn:
-            rows = conn.execute(
+            row = conn.execute(
                 sa.select(_d.id, _d.shop_domain, _d.topic, _d.body)
                 .where(_d.state == "pending", _d.topic.in_(topics))
                 .order_by(_d.id)
-                .limit(min(BATCH, limit - counts.total))
+                .limit(1)
                 .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
+            ).one_or_none()
+            if row is None:
                 break
-            for row in rows:
-                _process_one(conn, row, hooks, counts, now or datetime.now(UTC))
+            _process_one(conn, row, hooks, counts, now or datetime.now(UTC))
     return counts
 
 
