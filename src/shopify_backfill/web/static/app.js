@@ -47,9 +47,16 @@ function showProgress(section, view) {
     const figures = view[kind];
     const bar = section.querySelector(`[data-bar="${kind}"]`);
     if (bar) {
+      const value = figures.total ? Math.min(figures.done, figures.total) : 0;
+      const share = figures.total ? Math.min(100, Math.floor((100 * figures.done) / figures.total)) : 0;
       bar.max = figures.total || 1;
-      bar.value = figures.total ? Math.min(figures.done, figures.total) : 0;
-      bar.textContent = figures.total ? `${Math.round((100 * figures.done) / figures.total)}%` : "";
+      bar.value = value;
+      bar.textContent = `${share}%`;
+      bar.setAttribute("aria-valuemax", String(figures.total || 1));
+      bar.setAttribute("aria-valuenow", String(value));
+      bar.setAttribute("aria-valuetext", figures.total
+        ? `${formatNumber(figures.done)} of ${formatNumber(figures.total)} ${kind} (${share}%)`
+        : `${formatNumber(figures.done)} ${kind}, total not known yet`);
     }
     set(`[data-count="${kind}"]`, `${formatNumber(figures.done)} / ${formatNumber(figures.total)}`);
   }
