@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment
 
 from shopify_backfill.profiles.types import json_dumps
+from shopify_backfill.web.labels import plain, scope_words
 
 
 def when(value: Any) -> str:
@@ -74,3 +75,5 @@ def install(env: Environment) -> None:
     env.filters["number"] = number
     env.globals["percent"] = percent
     env.globals["progress_text"] = progress_text
+    env.filters["plain"] = plain
+    env.filters["scope_words"] = scope_words
