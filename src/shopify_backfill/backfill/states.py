@@ -40,7 +40,7 @@ PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
 PHASE_LABELS: Final[dict[Phase, str]] = {
     "not_started": "not started",
     "queued": "queued for a worker",
-    "preflight": "preflight checks",
+    "preflight": "checking access and counting",
     "extracting_customers": "extracting customers",
     "extracting_orders": "extracting orders",
     "loading_customers": "loading customers",

@@ -8,8 +8,8 @@ connections deep, so the order selection is shared but the connection wrappers d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 MONEY_BAG = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 
@@ -252,6 +252,27 @@ def bulk_customers_query(search: str) -> str:
 """
 
 
+DAYS_PER_COUNTS_QUERY = 31
+"""Per-day ``ordersCount`` fields in one request: each costs 10, so 31 cost 310, well under
+Shopify's single-query limit (1,000) and a sixth of a Standard plan's 2,000-point bucket."""
+
+
+def orders_per_day_query(days: Sequence[tuple[datetime, datetime]]) -> str:
+    """One ``ordersCount`` per ``[start, end)`` span, aliased ``d0``, ``d1``, ... in order.
+
+    The filters are literals (like the bulk texts) rather than variables, so the text is
+    one document per span list and needs no generated variable declarations.
+    """
+    if not days or len(days) > DAYS_PER_COUNTS_QUERY:
+        raise ValueError(f"between 1 and {DAYS_PER_COUNTS_QUERY} days per query, not {len(days)}")
+    fields = "\n".join(
+        f"  d{index}: ordersCount(query: {_quote(window_filter(start, end))}, limit: null) "
+        "{ count precision }"
+        for index, (start, end) in enumerate(days)
+    )
+    return f"query OrdersPerDay {{\n{fields}\n}}\n"
+
+
 def all_query_texts() -> Iterator[tuple[str, str]]:
     """Every text above with a name, bulk builders expanded with a sample window."""
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
@@ -260,3 +281,8 @@ def all_query_texts() -> Iterator[tuple[str, str]]:
             yield name, value
     yield "bulk_orders_query", bulk_orders_query(window_filter(start, end))
     yield "bulk_customers_query", bulk_customers_query(customer_window_filter(start, end))
+    days = [
+        (start + timedelta(days=offset), start + timedelta(days=offset + 1))
+        for offset in range(DAYS_PER_COUNTS_QUERY)
+    ]
+    yield "orders_per_day_query", orders_per_day_query(days)

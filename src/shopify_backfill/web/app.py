@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopify_backfill.errors import BackfillError
-from shopify_backfill.web import filters, labels
+from shopify_backfill.web import charts, filters, labels
 from shopify_backfill.web.auth import LoginRequired, session_caller
 from shopify_backfill.web.context import STATIC_DIR, TEMPLATES_DIR, WebContext
 from shopify_backfill.web.errors import WebError, status_for
@@ -219,6 +219,7 @@ def create_app(
     filters.install(templates.env)
     templates.env.globals["limits"] = FORM_LIMITS
     templates.env.globals.update(labels.GLOBALS)
+    templates.env.globals["report_bars"] = charts.report_bars
     context = WebContext(
         services=services,
         transport=transport,

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment
 
 from shopify_backfill.profiles.types import json_dumps
+from shopify_backfill.web.labels import plain, scope_words
 
 
 def when(value: Any) -> str:
@@ -52,6 +53,13 @@ def percent(done: Any, total: Any) -> int:
     return max(0, min(100, int(100 * int(done or 0) / int(total))))
 
 
+def progress_text(kind: str, done: Any, total: Any) -> str:
+    """What a screen reader says of a stream's bar: "12 of 60 orders (20%)"."""
+    if not total:
+        return f"{int(done or 0):,} {kind}, total not known yet"
+    return f"{int(done or 0):,} of {int(total):,} {kind} ({percent(done, total)}%)"
+
+
 def host(url: Any) -> str:
     """``rest.iad-01.braze.com`` from its URL (the port too when it has one)."""
     text = str(url or "")
@@ -66,3 +74,6 @@ def install(env: Environment) -> None:
     env.filters["duration"] = duration
     env.filters["number"] = number
     env.globals["percent"] = percent
+    env.globals["progress_text"] = progress_text
+    env.filters["plain"] = plain
+    env.filters["scope_words"] = scope_words

@@ -9,6 +9,7 @@ points they cost).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shopify_backfill.backfill.states import LABELS, NOT_STARTED
@@ -51,9 +52,58 @@ def data_point_source(category: str) -> str:
     return DATA_POINT_SOURCES.get(category, "from " + category.replace("_", " "))
 
 
+SCOPE_WORDS = {
+    "read_customers": "read customers",
+    "read_orders": "read orders",
+    "read_all_orders": "read all orders, not only the last 60 days",
+    "write_customers": "read and change customers",
+    "write_orders": "read and change orders",
+}
+"""Shopify's access scopes in words; the page shows these, with the scope's name beside
+it only for whoever has to match it against Shopify's admin."""
+
+
+def scope_words(scope: str) -> str:
+    return SCOPE_WORDS.get(scope, scope.removeprefix("read_").replace("_", " "))
+
+
+_ALIAS_REASON = re.compile(
+    r"alias (?P<label>\w+)=\S+ already belongs to another profile(?:; not added)?"
+)
+ALIAS_REASONS = {
+    "shopify_email": "the same email is already on another customer's profile; kept there",
+    "shopify_phone": "the same phone number is already on another customer's profile; kept there",
+    "shopify_customer_id": "this Shopify customer is already linked to another profile; kept there",
+}
+_CLI_HINT = re.compile(r"`?shopify-backfill [^`;.]*`?")
+_PREFLIGHT = re.compile(r"\bpreflight( checks?)?\b", re.IGNORECASE)
+
+
+def plain(text: Any) -> str:
+    """A message from the engine as the page says it: no shell commands (the page has its
+    own buttons for them), no internal step names, aliases in words."""
+    if text is None:
+        return ""
+    message = _ALIAS_REASON.sub(
+        lambda m: ALIAS_REASONS.get(m["label"], "already on another profile; kept there"),
+        str(text),
+    )
+    message = _PREFLIGHT.sub("the access check", message)
+    clauses = re.split(r"(?<=[;.])\s+|,\s+(?=or\b)", message)
+    kept = [clause for clause in clauses if not _CLI_HINT.search(clause)]
+    if not kept:
+        return _CLI_HINT.sub("the page's buttons", message)
+    joined = " ".join(kept).strip()
+    joined = re.sub(r"[;,:]\s*$", ".", joined)
+    for label in ALIAS_REASONS:
+        joined = joined.replace(label, label.removeprefix("shopify_").replace("_", " "))
+    return joined
+
+
 GLOBALS: dict[str, Any] = {
     "status_label": status_label,
     "kind_tag": kind_tag,
     "data_point_source": data_point_source,
+    "scope_words": scope_words,
 }
 """What the templates call (installed as Jinja globals by ``create_app``)."""

@@ -43,10 +43,12 @@ from shopify_backfill.campaigns.source import window_records
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.connections import load_connection
 from shopify_backfill.profiles.db import dry_run_connection
+from shopify_backfill.shopify.daily import OrdersPerDay, orders_per_day
 from shopify_backfill.shopify.errors import ScopeError
 from shopify_backfill.shopify.extract import ExtractionMode
 from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
 from shopify_backfill.web.accounts import Principal
+from shopify_backfill.web.charts import DayChart, day_chart
 from shopify_backfill.web.context import WebContext, utcnow
 from shopify_backfill.web.destinations import destination_id, destination_view
 from shopify_backfill.web.errors import Conflict, FieldError, NotFound
@@ -69,6 +71,12 @@ class WizardPreview:
     duration: DurationEstimate
     fixes: tuple[AuditFix, ...]
     mode: RiskMode = "silent"
+    orders_per_day: OrdersPerDay | None = None
+    """Counted by Shopify when the preflight passed (see ``shopify.daily`` for the cost)."""
+
+    @property
+    def chart(self) -> DayChart | None:
+        return day_chart(self.orders_per_day) if self.orders_per_day else None
 
     @property
     def can_start(self) -> bool:
@@ -115,6 +123,17 @@ class WizardPreview:
                 {**c, "choices": [*self.choices(c), "leave"] if c["fix"] else []}
                 for c in audit["campaigns"]
             ]
+        payload["orders_per_day"] = (
+            None
+            if self.orders_per_day is None
+            else {
+                "exact": self.orders_per_day.exact,
+                "days": [
+                    {"start": d.start.isoformat(), "end": d.end.isoformat(), "orders": d.orders}
+                    for d in self.orders_per_day.days
+                ],
+            }
+        )
         payload.pop("reauthorize_url", None)  # the page's own re-authorization is session-bound
         return payload
 
@@ -183,6 +202,11 @@ def build_wizard(context: WebContext, principal: Principal, store_id: int) -> Wi
         )
         risk = audit_section(audit)
     report = preview.preflight
+    daily = (
+        count_orders_per_day(context, principal.workspace_id, store.shop_domain, preview.window)
+        if report.ok
+        else None
+    )
     with context.services.engine.connect() as conn:
         mode = risk_mode(conn, principal.workspace_id)
         duration = estimate_duration(
@@ -200,7 +224,21 @@ def build_wizard(context: WebContext, principal: Principal, store_id: int) -> Wi
         duration=duration,
         fixes=_outstanding_fixes(context, principal.workspace_id, store.id),
         mode=mode,
+        orders_per_day=daily,
     )
+
+
+def count_orders_per_day(
+    context: WebContext, workspace_id: int, shop_domain: str, window: Window
+) -> OrdersPerDay:
+    """The chart's counts, asked of Shopify through the connection's paced client."""
+    services = context.services
+    with services.engine.connect() as conn:
+        connection = load_connection(
+            conn, services.cipher, workspace_id=workspace_id, shop_domain=shop_domain
+        )
+    with connection.client(transport=context.transport) as client:
+        return orders_per_day(client, window.start, window.end)
 
 
 def apply_audit_fixes(context: WebContext, principal: Principal, store_id: int) -> list[AuditFix]:

@@ -2,7 +2,9 @@
 // (the Braze delivery's figures included).
 "use strict";
 
-// A form marked data-once submits once: a double click cannot send it twice.
+// A form marked data-once submits once: a double click cannot send it twice, and its
+// button says "Working…" while the server works (a preview, a start, a resume: these
+// take seconds). Without JavaScript the buttons simply submit.
 // (The server refuses a second start anyway; this keeps the page calm.)
 document.addEventListener("submit", (event) => {
   const form = event.target;
@@ -12,14 +14,30 @@ document.addEventListener("submit", (event) => {
     return;
   }
   form.dataset.sent = "1";
+  form.setAttribute("aria-busy", "true");
   // Disable after the submission has captured the button's value.
   setTimeout(() => {
     for (const button of form.querySelectorAll("button[type=submit]")) {
       button.disabled = true;
       button.setAttribute("aria-disabled", "true");
+      button.dataset.label = button.textContent;
       button.textContent = "Working…";
     }
   }, 0);
+});
+
+// Back to a page kept in the browser's cache: its buttons work again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const form of document.querySelectorAll("form[data-once][data-sent]")) {
+    delete form.dataset.sent;
+    form.removeAttribute("aria-busy");
+    for (const button of form.querySelectorAll("button[type=submit]")) {
+      button.disabled = false;
+      button.removeAttribute("aria-disabled");
+      if (button.dataset.label) button.textContent = button.dataset.label;
+    }
+  }
 });
 
 function formatNumber(value) {
@@ -47,13 +65,20 @@ function showProgress(section, view) {
     const figures = view[kind];
     const bar = section.querySelector(`[data-bar="${kind}"]`);
     if (bar) {
+      const value = figures.total ? Math.min(figures.done, figures.total) : 0;
+      const share = figures.total ? Math.min(100, Math.floor((100 * figures.done) / figures.total)) : 0;
       bar.max = figures.total || 1;
-      bar.value = figures.total ? Math.min(figures.done, figures.total) : 0;
-      bar.textContent = figures.total ? `${Math.round((100 * figures.done) / figures.total)}%` : "";
+      bar.value = value;
+      bar.textContent = `${share}%`;
+      bar.setAttribute("aria-valuemax", String(figures.total || 1));
+      bar.setAttribute("aria-valuenow", String(value));
+      bar.setAttribute("aria-valuetext", figures.total
+        ? `${formatNumber(figures.done)} of ${formatNumber(figures.total)} ${kind} (${share}%)`
+        : `${formatNumber(figures.done)} ${kind}, total not known yet`);
     }
     set(`[data-count="${kind}"]`, `${formatNumber(figures.done)} / ${formatNumber(figures.total)}`);
   }
-  set("[data-rate]", view.records_per_second === null ? "measuring…" : `${view.records_per_second} records/s`);
+  set("[data-rate]", view.records_per_second === null ? "measuring…" : `${Number(view.records_per_second).toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 })} records/s`);
   set("[data-eta]", formatDuration(view.eta_seconds));
   set("[data-points]", formatNumber(view.data_points));
   const parallel = view.parallel;
