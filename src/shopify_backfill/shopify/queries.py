@@ -8,7 +8,7 @@ connections deep, so the order selection is shared but the connection wrappers d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 MONEY_BAG = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
@@ -252,6 +252,19 @@ def bulk_customers_query(search: str) -> str:
 """
 
 
+def orders_counts_query(searches: Sequence[str]) -> str:
+    """One request counting the orders of several searches (``c0``, ``c1``, ...).
+
+    The preview counts each sampled buyer's orders in the window with it; the searches
+    are written into the text (quoted) since their number varies.
+    """
+    fields = "\n".join(
+        f"  c{index}: ordersCount(query: {_quote(search)}, limit: null) {{ count precision }}"
+        for index, search in enumerate(searches)
+    )
+    return f"query OrdersCounts {{\n{fields}\n}}\n"
+
+
 def all_query_texts() -> Iterator[tuple[str, str]]:
     """Every text above with a name, bulk builders expanded with a sample window."""
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
@@ -260,3 +273,5 @@ def all_query_texts() -> Iterator[tuple[str, str]]:
             yield name, value
     yield "bulk_orders_query", bulk_orders_query(window_filter(start, end))
     yield "bulk_customers_query", bulk_customers_query(customer_window_filter(start, end))
+    window = window_filter(start, end)
+    yield "orders_counts_query", orders_counts_query([f"customer_id:1 AND {window}", window])
