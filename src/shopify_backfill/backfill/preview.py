@@ -22,7 +22,7 @@ from shopify_backfill.backfill.states import Status
 from shopify_backfill.config import Settings
 from shopify_backfill.mapping import CustomerIntent, MappingOptions, OrderIntent, map_record
 from shopify_backfill.mapping.datapoints import order_points
-from shopify_backfill.profiles.workspaces import connection_settings
+from shopify_backfill.profiles.workspaces import connection_settings, data_point_allowance
 from shopify_backfill.profiles.written import ProfileCount
 from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.client import AdminClient
@@ -85,6 +85,19 @@ class Preview:
     sections: tuple[PreviewSection, ...] = ()
     profiles: ProfileCount | None = None
     """The estimate of "profiles this backfill writes" (``None`` when access failed)."""
+    allowance: int | None = None
+    """The workspace's data-point allowance (``None``: none set), shown with the estimate."""
+
+    @property
+    def allowance_line(self) -> str:
+        """The allowance beside the estimate, or that none is set (no silent blank)."""
+        if self.allowance is None:
+            return "data-point allowance: no allowance set for this workspace"
+        share = self.estimate.total / self.allowance if self.allowance else float("inf")
+        return (
+            f"data-point allowance: {self.allowance:,}; this backfill's estimate is "
+            f"{share:.0%} of it" + (" (above the allowance)" if share > 1 else "")
+        )
 
     @property
     def can_start(self) -> bool:
@@ -112,6 +125,8 @@ class Preview:
                 "braze_total": self.estimate.braze_total,
                 "braze_per_order": round(self.estimate.braze_per_order, 2),
                 "braze_per_customer": round(self.estimate.braze_per_customer, 2),
+                "allowance": self.allowance,
+                "allowance_line": self.allowance_line,
             },
             "missing_scopes": list(report.missing_scopes),
             "reauthorize_url": report.reauthorize_url,
@@ -307,6 +322,7 @@ def build_preview(
         mode=choose_mode(settings, report.orders_in_window),
         estimate=estimate,
         profiles=profiles,
+        allowance=data_point_allowance(conn, workspace_id),
     )
     extra: list[PreviewSection] = []
     for provider in sections:
@@ -334,6 +350,7 @@ def render_preview(preview: Preview) -> str:
         f"orders and {estimate.sampled_customers} customers)",
         f"  in Braze        ~{estimate.braze_total:,} when delivered to a Braze workspace "
         "(events, purchases and attributes; Braze does not bill properties)",
+        f"  {preview.allowance_line}",
     ]
     if report.missing_scopes:
         lines.append(

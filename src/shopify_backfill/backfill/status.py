@@ -74,7 +74,10 @@ def read_status(
     # Read from the committed sightings, like the report: each profile once, however
     # many batches (or shards) met it, so the last figure is the report's.
     profiles = from_sightings(sighting_counts(conn, row.workspace_id, row.id))
-    view["profiles"] = {**profiles.to_json(), "sentence": profiles.sentence(so_far=row.status == IN_PROGRESS)}
+    view["profiles"] = {
+        **profiles.to_json(),
+        "sentence": profiles.sentence(so_far=row.status == IN_PROGRESS),
+    }
     if shards:
         view["shards"] = [shard.view() for shard in shards]
         extract = [shard for shard in shards if shard.stage == "extract"]
