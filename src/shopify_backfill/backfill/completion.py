@@ -65,6 +65,8 @@ def complete_backfill(
         line for note in completion_notes if (line := note(conn, row.workspace_id, connection_id))
     ]
     report["follow_up"] = follow_up
+    # What the run read, for the next preview's duration estimate (web/estimate.py).
+    report["records_read"] = {"customers": progress.customers_done, "orders": progress.orders_done}
     delivery = destination.summary(conn, row.id) if destination is not None else None
     if delivery is not None:
         report["delivery"] = delivery

@@ -24,6 +24,7 @@ from shopify_backfill.backfill.links import (
 )
 from shopify_backfill.backfill.store import BackfillRow, get_backfill
 from shopify_backfill.profiles.browse import segment_size
+from shopify_backfill.profiles.written import from_report
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def _html(
 ) -> str:
     customers = report["customers"]
     orders = report["orders"]
+    profiles = from_report(report)
     figures = [
         ("Customers created", customers["created"]),
         (
@@ -114,6 +116,7 @@ def _html(
         f'<h1 style="font-size:20px">Shopify backfill of {shop}: completed</h1>',
         f"<p>Window {escape(str(report['window']['start']))} to "
         f"{escape(str(report['window']['end']))}.</p>",
+        f"<p data-profiles><strong>{escape(profiles.sentence())}</strong></p>",
         '<table role="presentation">',
         *(_figure(label, value) for label, value in figures),
         "</table>",

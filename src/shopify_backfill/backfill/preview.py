@@ -22,17 +22,26 @@ from shopify_backfill.backfill.states import Status
 from shopify_backfill.config import Settings
 from shopify_backfill.mapping import CustomerIntent, MappingOptions, OrderIntent, map_record
 from shopify_backfill.mapping.datapoints import order_points
-from shopify_backfill.profiles.workspaces import connection_settings
+from shopify_backfill.profiles.workspaces import connection_settings, data_point_allowance
+from shopify_backfill.profiles.written import ProfileCount
 from shopify_backfill.shopify import queries
 from shopify_backfill.shopify.client import AdminClient
 from shopify_backfill.shopify.extract import ExtractionMode
 from shopify_backfill.shopify.oauth import install_url
 from shopify_backfill.shopify.paginate import PagedReader
-from shopify_backfill.shopify.preflight import PreflightReport, run_preflight
+from shopify_backfill.shopify.preflight import PreflightReport, buyer_window_orders, run_preflight
 from shopify_backfill.shopify.records import Order
 from shopify_backfill.window import Window
 
 SAMPLE_SIZE = 50
+"""Records per sample page."""
+ORDER_SAMPLE_SIZE = 200
+"""Orders priced and searched for guests: four pages, so that the few orders without a
+customer (a few percent) are seen often enough to scale."""
+PROFILE_TOLERANCE = 0.10
+"""What the preview promises for its profile count: customers are Shopify's exact counts,
+guest-order profiles (a small share) are scaled from the sample; measured within this on
+the stand-in's stores (``tests/backfill/test_numbers_agree.py``)."""
 DEFAULT_SYNCS = ("Order Created event", "purchase events", "customer data")
 
 
@@ -74,6 +83,21 @@ class Preview:
     estimate: DataPointEstimate
     syncs: tuple[str, ...] = DEFAULT_SYNCS
     sections: tuple[PreviewSection, ...] = ()
+    profiles: ProfileCount | None = None
+    """The estimate of "profiles this backfill writes" (``None`` when access failed)."""
+    allowance: int | None = None
+    """The workspace's data-point allowance (``None``: none set), shown with the estimate."""
+
+    @property
+    def allowance_line(self) -> str:
+        """The allowance beside the estimate, or that none is set (no silent blank)."""
+        if self.allowance is None:
+            return "data-point allowance: no allowance set for this workspace"
+        share = self.estimate.total / self.allowance if self.allowance else float("inf")
+        return (
+            f"data-point allowance: {self.allowance:,}; this backfill's estimate is "
+            f"{share:.0%} of it" + (" (above the allowance)" if share > 1 else "")
+        )
 
     @property
     def can_start(self) -> bool:
@@ -89,6 +113,7 @@ class Preview:
             "customers_in_window": report.customers_in_window,
             "orders_in_window": report.orders_in_window,
             "counts_exact": report.counts_exact,
+            "profiles": self.profiles.to_json() if self.profiles is not None else None,
             "extraction_mode": self.mode,
             "syncs": list(self.syncs),
             "data_points_estimate": {
@@ -100,6 +125,8 @@ class Preview:
                 "braze_total": self.estimate.braze_total,
                 "braze_per_order": round(self.estimate.braze_per_order, 2),
                 "braze_per_customer": round(self.estimate.braze_per_customer, 2),
+                "allowance": self.allowance,
+                "allowance_line": self.allowance_line,
             },
             "missing_scopes": list(report.missing_scopes),
             "reauthorize_url": report.reauthorize_url,
@@ -148,19 +175,38 @@ def estimate_datapoints(
     *,
     customers: int,
     orders: int,
-) -> DataPointEstimate:
-    """Price a sample page of each kind and scale it to the window's counts."""
+) -> tuple[DataPointEstimate, ProfileCount]:
+    """Price a sample of each kind and scale it to the profiles and orders it will write.
+
+    Profiles: the customers created in the window (Shopify's count) plus the buyers of
+    its orders created earlier, each once. Counting a sampled order's older buyer as one
+    more customer over-counts buyers who repeat (a buyer of five window orders would
+    count five times), so each sampled order adds ``1 / m`` of a buyer, ``m`` being how
+    many window orders that buyer placed (Shopify's ``ordersCount`` per buyer): the
+    Horvitz-Thompson estimate of distinct buyers, unbiased however skewed the repeats.
+    Guest-order profiles: the sampled orders without a customer whose email or phone the
+    sample had not met yet (a repeat guest, or a customer checking out as a guest, shares
+    a profile), scaled to the window's orders.
+    """
     reader = PagedReader(
         client,
         orders_search=queries.window_filter(window.start, window.end),
         customers_search=queries.customer_window_filter(window.start, window.end),
         max_page=SAMPLE_SIZE,
     )
-    order_sample = next(iter(reader.order_pages(None))).records if orders else []
+    order_sample: list[Any] = []
+    if orders:
+        for page in reader.order_pages(None):
+            order_sample.extend(page.records)
+            if len(order_sample) >= ORDER_SAMPLE_SIZE:
+                break
     customer_sample = next(iter(reader.customer_pages(None))).records if customers else []
     order_total = 0
     braze_order_total = 0
-    older_buyers: set[str] = set()
+    older_buyers: list[str] = []
+    guest_profiles = 0
+    guest_points = 0
+    contacts: set[str] = set()
     for order in order_sample:
         mapped = map_record(order, options)
         if isinstance(mapped, OrderIntent):
@@ -168,7 +214,15 @@ def estimate_datapoints(
             braze_order_total += 1 + len(mapped.purchases)
             buyer = order.customer if isinstance(order, Order) else None
             if buyer is not None and _created_before(buyer.created_at, window):
-                older_buyers.add(buyer.id)
+                older_buyers.append(buyer.id)
+            if mapped.customer is not None:
+                contacts.update(_contact_keys(mapped.customer.email, mapped.customer.phone_e164))
+            elif mapped.guest is not None:
+                keys = _contact_keys(mapped.guest.email, mapped.guest.phone_e164)
+                if not keys & contacts:
+                    guest_profiles += 1
+                    guest_points += len(mapped.guest.attributes)
+                contacts.update(keys)
     customer_total = 0
     braze_customer_total = 0
     for customer in customer_sample:
@@ -180,23 +234,36 @@ def estimate_datapoints(
                 value is not None
                 for value in (mapped.email, mapped.phone_e164, mapped.email_subscription)
             )
-    per_order = order_total / len(order_sample) if order_sample else 0.0
+    sampled = len(order_sample)
+    per_order = order_total / sampled if sampled else 0.0
     per_customer = customer_total / len(customer_sample) if customer_sample else 0.0
-    # Buyers created before the window are imported too (through their orders).
-    older_share = len(older_buyers) / len(order_sample) if order_sample else 0.0
-    touched_customers = customers + older_share * orders
-    braze_per_order = braze_order_total / len(order_sample) if order_sample else 0.0
+    repeats = buyer_window_orders(client, older_buyers, window.start, window.end)
+    older_share = (
+        sum(1 / max(1, repeats.get(b, 1)) for b in older_buyers) / sampled if sampled else 0.0
+    )
+    buyers = customers + round(older_share * orders)
+    guests = round(guest_profiles / sampled * orders) if sampled else 0
+    per_guest = guest_points / guest_profiles if guest_profiles else 0.0
+    braze_per_order = braze_order_total / sampled if sampled else 0.0
     braze_per_customer = braze_customer_total / len(customer_sample) if customer_sample else 0.0
-    return DataPointEstimate(
-        total=round(per_order * orders + per_customer * touched_customers),
+    estimate = DataPointEstimate(
+        total=round(per_order * orders + per_customer * buyers + per_guest * guests),
         per_order=per_order,
         per_customer=per_customer,
-        sampled_orders=len(order_sample),
+        sampled_orders=sampled,
         sampled_customers=len(customer_sample),
-        braze_total=round(braze_per_order * orders + braze_per_customer * touched_customers),
+        braze_total=round(
+            braze_per_order * orders + braze_per_customer * buyers + per_guest * guests
+        ),
         braze_per_order=braze_per_order,
         braze_per_customer=braze_per_customer,
     )
+    return estimate, ProfileCount(customers=buyers, guests=guests, tolerance=PROFILE_TOLERANCE)
+
+
+def _contact_keys(email: str | None, phone: str | None) -> set[str]:
+    """What identity resolution would match a guest order on (emails arrive normalised)."""
+    return {f"{kind}:{value}" for kind, value in (("e", email), ("p", phone)) if value}
 
 
 def _created_before(stamp: str, window: Window) -> bool:
@@ -238,8 +305,11 @@ def build_preview(
         ).product_identifier,
         backfill_counters=True,
     )
+    profiles: ProfileCount | None = None
     if report.ok:
-        estimate = estimate_datapoints(client, window, options, customers=customers, orders=orders)
+        estimate, profiles = estimate_datapoints(
+            client, window, options, customers=customers, orders=orders
+        )
     else:
         estimate = DataPointEstimate(0, 0.0, 0.0, 0, 0)
     preview = Preview(
@@ -251,6 +321,8 @@ def build_preview(
         preflight=report,
         mode=choose_mode(settings, report.orders_in_window),
         estimate=estimate,
+        profiles=profiles,
+        allowance=data_point_allowance(conn, workspace_id),
     )
     extra: list[PreviewSection] = []
     for provider in sections:
@@ -271,12 +343,14 @@ def render_preview(preview: Preview) -> str:
         + ("" if report.counts_exact else " (approximate)")
         + " created in the window; the buyers of its orders are imported too",
         f"orders            {report.orders_in_window}",
+        *([preview.profiles.sentence()] if preview.profiles is not None else []),
         f"syncs             {', '.join(preview.syncs)}",
         f"extraction        {preview.mode}",
         f"data points       ~{estimate.total:,} (estimated from {estimate.sampled_orders} "
         f"orders and {estimate.sampled_customers} customers)",
         f"  in Braze        ~{estimate.braze_total:,} when delivered to a Braze workspace "
         "(events, purchases and attributes; Braze does not bill properties)",
+        f"  {preview.allowance_line}",
     ]
     if report.missing_scopes:
         lines.append(

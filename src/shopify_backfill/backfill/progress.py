@@ -125,6 +125,8 @@ def progress_line(view: dict[str, Any]) -> str:
     if view["eta_seconds"] is not None:
         parts.append(f"ETA {view['eta_seconds']:.0f} s")
     parts.append(f"{view['data_points']} data points")
+    if view.get("profiles"):
+        parts.append(view["profiles"]["sentence"])
     if view["failure_reason"]:
         parts.append(f"reason: {view['failure_reason']}")
     return " | ".join(parts)

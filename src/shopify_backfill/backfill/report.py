@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from shopify_backfill.profiles.datapoints import datapoint_breakdown, datapoint_total
 from shopify_backfill.profiles.quarantine import list_issues
 from shopify_backfill.profiles.sightings import sighting_counts
+from shopify_backfill.profiles.written import from_report, from_sightings
 
 EXAMPLES_PER_REASON = 3
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|(?<==)[^\s;,)]+")
@@ -72,6 +73,7 @@ def build_report(
         "shop": shop_domain,
         "window": {"start": window_start.isoformat(), "end": window_end.isoformat()},
         "extraction_mode": mode,
+        "profiles": from_sightings(seen).to_json(),
         "customers": {
             "created": seen.customers_created,
             "matched_by_alias": seen.customers_matched_by_alias,
@@ -125,6 +127,8 @@ def render_report(report: dict[str, Any]) -> str:
         f"duration        {duration_ms / 1000:.1f} s over {report['attempts']} attempt(s)"
         if duration_ms is not None
         else f"attempts        {report['attempts']}",
+        "",
+        from_report(report).sentence(),
         "",
         "customers (each Shopify customer once)",
         f"  created                 {customers['created']:>9}",

@@ -14,6 +14,8 @@ from shopify_backfill.backfill.shards import list_shards, shard_progress
 from shopify_backfill.backfill.states import FAILED, IN_PROGRESS, INTERRUPTED_PREFIX
 from shopify_backfill.backfill.store import BackfillRow, get_backfill, owner_is_dead
 from shopify_backfill.destinations.braze.ledger import progress as braze_progress
+from shopify_backfill.profiles.sightings import sighting_counts
+from shopify_backfill.profiles.written import from_sightings
 
 
 def abandoned(row: BackfillRow, now: datetime) -> bool:
@@ -69,6 +71,13 @@ def read_status(
     if shards:
         row = replace(row, progress=shard_progress(row.progress, shards))
     view = status_view(row)
+    # Read from the committed sightings, like the report: each profile once, however
+    # many batches (or shards) met it, so the last figure is the report's.
+    profiles = from_sightings(sighting_counts(conn, row.workspace_id, row.id))
+    view["profiles"] = {
+        **profiles.to_json(),
+        "sentence": profiles.sentence(so_far=row.status == IN_PROGRESS),
+    }
     if shards:
         view["shards"] = [shard.view() for shard in shards]
         extract = [shard for shard in shards if shard.stage == "extract"]

@@ -39,8 +39,10 @@ from shopify_backfill.campaigns.triggers import (
 )
 from shopify_backfill.errors import InputError
 from shopify_backfill.profiles.changes import Change
+from shopify_backfill.profiles.sightings import sighting_counts
 from shopify_backfill.profiles.workspaces import tenant_connection
 from shopify_backfill.profiles.writes import LoadContext, load_batch
+from shopify_backfill.profiles.written import ProfileCount, from_sightings
 from shopify_backfill.shopify.records import Customer, Order
 from shopify_backfill.window import Window, window_for
 
@@ -125,6 +127,9 @@ class RiskAudit:
     risks: tuple[CampaignRisk, ...]
     campaigns_checked: int = 0
     """Active action-based campaigns with a trigger; none means the window was not read."""
+    profiles: ProfileCount | None = None
+    """What the dry run wrote, each profile once: the run's own figure (``None`` when the
+    window was not read)."""
 
     @property
     def window_read(self) -> bool:
@@ -149,6 +154,7 @@ class RiskAudit:
             "window_read": self.window_read,
             "records_read": {"customers": self.customers_read, "orders": self.orders_read},
             "changes": self.changes,
+            "profiles": self.profiles.to_json() if self.profiles is not None else None,
             "predicted_messages": self.predicted_messages,
             "campaigns": [risk.to_json() for risk in self.risks],
         }
@@ -210,10 +216,11 @@ def audit_backfill(
         raise InputError("audit_backfill needs a connection inside a transaction")
     shop_domain, connected_at = _connection(conn, workspace_id, connection_id)
     window = window_for(connected_at)
+    dry_run_id = backfill_id if backfill_id is not None else DRY_RUN_BACKFILL_ID
     ctx = LoadContext(
         workspace_id=workspace_id,
         connection_id=connection_id,
-        backfill_id=backfill_id if backfill_id is not None else DRY_RUN_BACKFILL_ID,
+        backfill_id=dry_run_id,
         historical=True,
     )
     policy = workspace_policy(conn, workspace_id)
@@ -226,6 +233,7 @@ def audit_backfill(
     }
     customers = orders = changes = 0
     checked = len(matcher.campaigns)
+    profiles: ProfileCount | None = None
     savepoint = conn.begin_nested()
     try:
         for records in batches if checked else ():
@@ -235,6 +243,9 @@ def audit_backfill(
             changes += len(result.changes)
             for run in runs.values():
                 run.feed(conn, ctx, matcher, result.changes)
+        if checked:
+            # The dry run recorded its sightings like the run will: the same count.
+            profiles = from_sightings(sighting_counts(conn, workspace_id, dry_run_id))
     finally:
         savepoint.rollback()
     risks = tuple(
@@ -254,6 +265,7 @@ def audit_backfill(
         changes=changes,
         risks=risks,
         campaigns_checked=checked,
+        profiles=profiles,
     )
 
 

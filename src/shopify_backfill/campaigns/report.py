@@ -38,6 +38,8 @@ def audit_lines(audit: RiskAudit) -> list[str]:
         f"window read: {audit.customers_read} customers, {audit.orders_read} orders "
         f"({audit.changes} profile changes in a dry run)"
     )
+    if audit.profiles is not None:
+        lines.append(audit.profiles.sentence())
     if not audit.risks:
         lines.append("no active action-based campaign or Canvas matches the backfilled data")
         return lines

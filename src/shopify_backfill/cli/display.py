@@ -155,6 +155,8 @@ def _info(view: dict[str, Any]) -> str:
     if view["eta_seconds"] is not None:
         parts.append(f"ETA {view['eta_seconds']:.0f}s")
     parts.append(f"{view['data_points']:,} dp")
+    if view.get("profiles"):
+        parts.append(f"{view['profiles']['total']:,} profiles written so far")
     return " · ".join(parts)
 
 

@@ -64,6 +64,9 @@ workspaces = Table(
     Column("notification_emails", JsonDocument, nullable=False),
     Column("trigger_historical", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("data_point_allowance", BigInteger, nullable=True),
+    # Data points the workspace may use (its plan's), shown next to the preview's
+    # estimate; NULL: none set (revision 0010).
 )
 
 shop_connections = Table(

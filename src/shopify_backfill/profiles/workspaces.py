@@ -162,3 +162,22 @@ def _groups(conn: sa.Connection, connection_id: int) -> dict[Channel, int]:
         subscription_groups.c.connection_id == connection_id
     )
     return {channel: int(group_id) for channel, group_id in conn.execute(query)}
+
+
+def data_point_allowance(conn: sa.Connection, workspace_id: int) -> int | None:
+    """The workspace's data-point allowance, or ``None`` when none is set."""
+    value = conn.execute(
+        sa.select(workspaces.c.data_point_allowance).where(workspaces.c.id == workspace_id)
+    ).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+def set_data_point_allowance(conn: sa.Connection, workspace_id: int, allowance: int | None) -> None:
+    """Set (or clear, with ``None``) the allowance the preview compares its estimate with."""
+    if allowance is not None and allowance < 0:
+        raise InputError(f"a data-point allowance cannot be negative (got {allowance})")
+    conn.execute(
+        sa.update(workspaces)
+        .where(workspaces.c.id == workspace_id)
+        .values(data_point_allowance=allowance)
+    )

@@ -273,6 +273,19 @@ def orders_per_day_query(days: Sequence[tuple[datetime, datetime]]) -> str:
     return f"query OrdersPerDay {{\n{fields}\n}}\n"
 
 
+def orders_counts_query(searches: Sequence[str]) -> str:
+    """One request counting the orders of several searches (``c0``, ``c1``, ...).
+
+    The preview counts each sampled buyer's orders in the window with it; the searches
+    are written into the text (quoted) since their number varies.
+    """
+    fields = "\n".join(
+        f"  c{index}: ordersCount(query: {_quote(search)}, limit: null) {{ count precision }}"
+        for index, search in enumerate(searches)
+    )
+    return f"query OrdersCounts {{\n{fields}\n}}\n"
+
+
 def all_query_texts() -> Iterator[tuple[str, str]]:
     """Every text above with a name, bulk builders expanded with a sample window."""
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
@@ -286,3 +299,5 @@ def all_query_texts() -> Iterator[tuple[str, str]]:
         for offset in range(DAYS_PER_COUNTS_QUERY)
     ]
     yield "orders_per_day_query", orders_per_day_query(days)
+    window = window_filter(start, end)
+    yield "orders_counts_query", orders_counts_query([f"customer_id:1 AND {window}", window])

@@ -81,6 +81,7 @@ function showProgress(section, view) {
   set("[data-rate]", view.records_per_second === null ? "measuring…" : `${Number(view.records_per_second).toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 })} records/s`);
   set("[data-eta]", formatDuration(view.eta_seconds));
   set("[data-points]", formatNumber(view.data_points));
+  if (view.profiles) set("[data-profiles]", `${formatNumber(view.profiles.total)} so far`);
   const parallel = view.parallel;
   set("[data-parallel]", parallel
     ? `Split into ${formatNumber(parallel.parts)} parts run side by side: ${formatNumber(parallel.parts_done)} done, ` +
