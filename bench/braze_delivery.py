@@ -35,6 +35,7 @@ mapped (its report's counts), for (2) and for (3).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -338,6 +339,7 @@ def main() -> None:
         help="requests per window for (2b); default: 60%% of the measured ceiling",
     )
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--json", type=Path, default=Path("var/bench/braze_delivery.json"))
     args = parser.parse_args()
     per_second = args.limit / args.window
     with tempfile.TemporaryDirectory(prefix="bench-braze-") as scratch:
@@ -375,6 +377,19 @@ def main() -> None:
         )
         print(f"  {_fill(e2e['sizes'])}; 429s: {e2e['throttled']}")
     expected = held["expected"]
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "limit_per_second": per_second,
+        "ceiling": base_rate,
+        "backlog": {k: v for k, v in held.items() if k not in ("sizes", "held", "replay")},
+        "replay": held["replay"],
+        "end_to_end": (
+            {k: v for k, v in e2e.items() if k not in ("sizes", "held")} if e2e else None
+        ),
+        "held": {"backlog": held["held"], "end_to_end": e2e["held"] if e2e else None},
+        "expected": expected,
+    }
+    args.json.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
     runs = [("backlog", held["held"])] + ([("end to end", e2e["held"])] if e2e else [])
     for label, counts in runs:
         lost_events = expected["events"] - counts["events"]

@@ -15,6 +15,10 @@ connections, sends signed ``orders/create`` deliveries (a real-sized order body,
 3. **Throughput**: ``--concurrency`` senders back to back for ``--seconds``: deliveries
    answered 200 per second.
 
+Each runs twice: with the page only recording (``LIVE_APPLY_IN_PAGE=false``, the
+receiver's own cost: what Shopify waits for when a worker applies the deliveries) and
+with the page also applying them in its background (the embedded default).
+
     .venv/bin/python bench/webhooks.py
     .venv/bin/python bench/webhooks.py --rate 400 --seconds 20
 """
@@ -142,9 +146,13 @@ def _prepare(data: Path) -> None:
         services.dispose()
 
 
-def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(data: Path, port: int, *, apply_in_page: bool) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_BACKFILL_")}
-    env.update(SHOPIFY_BACKFILL_DATA_DIR=str(data), SHOPIFY_BACKFILL_APP_SECRET=SECRET)
+    env.update(
+        SHOPIFY_BACKFILL_DATA_DIR=str(data),
+        SHOPIFY_BACKFILL_APP_SECRET=SECRET,
+        SHOPIFY_BACKFILL_LIVE_APPLY_IN_PAGE="true" if apply_in_page else "false",
+    )
     command = [sys.executable, "-m", "shopify_backfill", "serve", "--port", str(port)]
     process = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -236,35 +244,39 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--json", type=Path, default=Path("var/bench/webhooks.json"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch:
-        data = Path(scratch) / "data"
-        _prepare(data)
-        port = _free_port()
-        server = _serve(data, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            paced(base, 50, 1, baseline=False, offset=0)  # warm-up, not reported
-            receiver = paced(base, args.rate, args.seconds, baseline=False, offset=100_000)
-            floor = paced(base, args.rate, args.seconds, baseline=True, offset=0)
-            burst = throughput(base, args.concurrency, args.seconds, offset=1_000_000)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    runs: dict[str, dict[str, Any]] = {}
+    for label, apply_in_page in (("record only", False), ("record + apply in page", True)):
+        with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch:
+            data = Path(scratch) / "data"
+            _prepare(data)
+            port = _free_port()
+            server = _serve(data, port, apply_in_page=apply_in_page)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                paced(base, 50, 1, baseline=False, offset=0)  # warm-up, not reported
+                run = {"paced": paced(base, args.rate, args.seconds, baseline=False, offset=10**5)}
+                if not apply_in_page:
+                    run["baseline"] = paced(base, args.rate, args.seconds, baseline=True, offset=0)
+                run["throughput"] = throughput(base, args.concurrency, args.seconds, 10**6)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            runs[label] = run
     print(f"{args.rate:.0f} deliveries/s for {args.seconds:g} s (open loop), time to the answer:")
-    print(f"{'':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'200s':>12}")
-    for label, row in (
-        ("receiver (verify, record)", receiver),
-        ("baseline GET /favicon.ico", floor),
-    ):
+    print(f"{'':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'200s':>12} {'back to back':>14}")
+    rows = [(label, run["paced"], run["throughput"]) for label, run in runs.items()]
+    rows.append(("baseline GET /favicon.ico", runs["record only"]["baseline"], None))
+    for label, row, burst in rows:
+        most = f"{burst['per_second']:9.0f} /s" if burst else ""
         print(
             f"{label:34} {row['p50'] * 1000:8.1f} {row['p99'] * 1000:8.1f} "
-            f"{row['max'] * 1000:8.1f} {row['ok']:>6}/{row['sent']:<5}"
+            f"{row['max'] * 1000:8.1f} {row['ok']:>6}/{row['sent']:<5} {most:>14}"
         )
-    print(
-        f"throughput, {args.concurrency} senders back to back: "
-        f"{burst['per_second']:.0f} deliveries/s answered 200 ({burst['failed']} not 200)"
-    )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    figures = {"rate": args.rate, "runs": runs}
+    args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":

@@ -165,12 +165,18 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description="Braze requests one process keeps in flight; a worker killed mid-flight "
-        "leaves at most 4x this many requests of unknown fate (see docs/braze.md).",
+        "leaves at most 2x this many requests of unknown fate (see docs/braze.md).",
     )
     braze_rate_redis_url: str | None = Field(
         default=None,
         description="Redis URL where every worker counts Braze requests against one limit; "
         "unset: `PACING_REDIS_URL` if set, else each process counts its own.",
+    )
+    live_apply_in_page: bool = Field(
+        default=True,
+        description="Apply recorded webhook deliveries in the partner page's background; "
+        "false: the page only verifies and records them, and `shopify-backfill live "
+        "process` (cron or a worker) applies them.",
     )
     login_limits_per_account: str = Field(
         default="5/minute;20/hour;100/day",

@@ -317,7 +317,7 @@ def test_email_html_escapes_what_the_store_holds() -> None:
             "matched_by_email": 0,
             "matched_by_phone": 0,
         },
-        "guests": {"profiles_created": 0},
+        "guests": {"profiles_created": 0, "matched_by_email": 0, "matched_by_phone": 0},
         "orders": {"imported": 2},
         "events": 2,
         "purchases": 3,

@@ -228,7 +228,11 @@ def create_app(
         jobs=WebJobs(services, transport, braze_transport=braze_transport),
         throttle=AuthThrottle.from_settings(services.settings),
         braze_transport=braze_transport,
-        live=LiveWorker(LiveSync(services, transport)),
+        live=(
+            LiveWorker(LiveSync(services, transport))
+            if services.settings.live_apply_in_page
+            else None
+        ),
     )
 
     @asynccontextmanager
