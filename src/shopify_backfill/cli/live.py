@@ -3,17 +3,22 @@
 ``subscribe`` points the shop's webhooks at the partner page, ``process`` applies the
 recorded deliveries, ``reconcile`` reads what Shopify changed since the last pass (run it
 from cron, or a worker, every few minutes: a delivery Shopify lost is caught by the next
-pass). Each prints what it did; ``--json`` for scripts.
+pass), ``status`` says where the shop's live sync stands (the store page's panel). Each
+prints what it did; ``--json`` for scripts.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from shopify_backfill.config import Settings
+from shopify_backfill.errors import InputError
+from shopify_backfill.live.state import RECONCILE_SENTENCE, elapsed_words, read_live_sync
+from shopify_backfill.shopify.oauth import validate_shop_domain
 from shopify_backfill.wiring import DEFAULT_WORKSPACE, build_services, workspace_id_by_name
 from shopify_backfill.wiring.live import LiveSync
 
@@ -82,3 +87,47 @@ def reconcile(shop: Shop, as_json: Json = False) -> None:
         f"{done.read}, applied {done.applied}, the backfill's {done.backfills}, "
         f"already current {done.stale}, unreadable {done.unreadable}"
     )
+
+
+def _at(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "-"
+    return f"{elapsed_words((now - moment).total_seconds())} ago ({moment:%Y-%m-%d %H:%M} UTC)"
+
+
+@app.command()
+def status(shop: Shop, as_json: Json = False) -> None:
+    """Where the shop's live sync stands: on or off, last event, lag, failures, reconciliation."""
+    domain = validate_shop_domain(shop)
+    services = build_services(Settings())
+    now = datetime.now(UTC)
+    try:
+        with services.engine.connect() as conn:
+            state = read_live_sync(conn, domain, now=now)
+    finally:
+        services.dispose()
+    if not state.connected:
+        raise InputError(
+            f"{domain} is not connected: connect it first (`shopify-backfill connect`)"
+        )
+    if as_json:
+        typer.echo(json.dumps({"shop": domain, **state.to_json()}))
+        return
+    last = (
+        f"{state.last_topic_words}, {_at(state.last_received_at, now)}"
+        if state.last_topic
+        else "none yet"
+    )
+    failures = "none"
+    if state.failures:
+        failures = (
+            f"{state.failures}; the latest {_at(state.latest_failure_at, now)}: "
+            f"{state.latest_failure_reason}"
+        )
+    reconciled = _at(state.reconciled_through, now) if state.reconciled_through else "not yet"
+    typer.echo(f"live sync of {domain}: {state.status_words}")
+    typer.echo(f"  last event      {last}")
+    typer.echo(f"  lag             {state.lag_words}")
+    typer.echo(f"  failures (24 h) {failures}")
+    typer.echo(f"  reconciled      {reconciled}")
+    typer.echo(f"  {RECONCILE_SENTENCE}")

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
+from shopify_backfill.live.state import elapsed_words
 from shopify_backfill.profiles.types import json_dumps
 from shopify_backfill.web.labels import plain, scope_words
 
@@ -18,6 +19,16 @@ def when(value: Any) -> str:
         return "-"
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """``5 minutes ago`` (``just now`` under a minute; ``in ...`` for a clock ahead)."""
+    if moment is None:
+        return "-"
+    seconds = (now - moment).total_seconds()
+    if abs(seconds) < 60:
+        return "just now"
+    return f"{elapsed_words(seconds)} ago" if seconds > 0 else f"in {elapsed_words(-seconds)}"
 
 
 def day(value: Any) -> str:
@@ -73,6 +84,7 @@ def install(env: Environment) -> None:
     env.filters["day"] = day
     env.filters["duration"] = duration
     env.filters["number"] = number
+    env.globals["ago"] = ago
     env.globals["percent"] = percent
     env.globals["progress_text"] = progress_text
     env.filters["plain"] = plain

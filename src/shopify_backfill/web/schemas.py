@@ -71,3 +71,51 @@ class ChooseFix(_Body):
         description="'move_start' (start time to the connection; only where the audit "
         "offers it), 'pause' (during the backfill) or 'leave' (no change)",
     )
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+class StoreBackfillJson(BaseModel):
+    id: int | None = Field(description="The store's backfill, once the wizard created it")
+    status: str
+    status_label: str
+    failure_reason: str | None
+
+
+class LastEventJson(BaseModel):
+    topic: str = Field(description="Shopify's webhook topic, e.g. orders/create")
+    label: str = Field(description="The topic in words, e.g. 'Order created'")
+    received_at: str = Field(description="When the page received it (ISO 8601, UTC)")
+
+
+class LatestFailureJson(BaseModel):
+    at: str = Field(description="When applying it failed (ISO 8601, UTC)")
+    reason: str | None = Field(description="The reason, shortened; never the payload")
+
+
+class LiveSyncJson(BaseModel):
+    """Live sync after the connection (docs/live.md), as ``live.state`` reads it."""
+
+    on: bool = Field(description="Connected with a token; false after app/uninstalled")
+    status: str = Field(description="'On', or why it is off, in words")
+    last_event: LastEventJson | None = Field(description="The last delivery received")
+    pending: int = Field(description="Deliveries received and not applied yet")
+    lag_seconds: float = Field(description="Now minus the oldest pending delivery; 0 if none")
+    up_to_date: bool = Field(description="Nothing is pending")
+    failures_last_24h: int = Field(description="Deliveries that failed in the last 24 hours")
+    latest_failure: LatestFailureJson | None
+    reconciled_through: str | None = Field(
+        description="Reconciliation has read every change up to this time (ISO 8601, UTC)"
+    )
+
+
+class StoreJson(BaseModel):
+    id: int
+    shop: str
+    connected_at: str
+    granted_scopes: list[str]
+    missing_scopes: list[str]
+    reauthorization_required: bool
+    backfill: StoreBackfillJson
+    live_sync: LiveSyncJson

@@ -12,16 +12,17 @@ from pydantic import SecretStr
 from shopify_backfill.backfill.errors import BackfillStateError
 from shopify_backfill.backfill.store import find_backfill
 from shopify_backfill.campaigns.repository import list_campaigns
+from shopify_backfill.live.state import RECONCILE_SENTENCE, read_live_sync
 from shopify_backfill.shopify.errors import OAuthError
 from shopify_backfill.web import wizard
 from shopify_backfill.web.accounts import Principal
 from shopify_backfill.web.auth import ApiPrincipal, PagePrincipal, require_session
-from shopify_backfill.web.context import Context, WebContext
+from shopify_backfill.web.context import Context, WebContext, utcnow
 from shopify_backfill.web.destinations import BrazeForm, braze_choices
 from shopify_backfill.web.errors import FieldError
 from shopify_backfill.web.limits import SHOP
 from shopify_backfill.web.pages import redirect, render
-from shopify_backfill.web.schemas import ConnectOAuth, ConnectToken, StartBackfill
+from shopify_backfill.web.schemas import ConnectOAuth, ConnectToken, StartBackfill, StoreJson
 from shopify_backfill.web.stores import (
     begin_oauth,
     cancel_oauth,
@@ -160,7 +161,18 @@ def store_page(
 ) -> Response:
     with context.services.engine.connect() as conn:
         store = get_store(conn, principal.workspace_id, store_id)
-    return render(request, context, principal, "store.html", store=store)
+        live = read_live_sync(
+            conn, store.shop_domain, now=utcnow(), workspace_id=principal.workspace_id
+        )
+    return render(
+        request,
+        context,
+        principal,
+        "store.html",
+        store=store,
+        live=live,
+        reconcile_sentence=RECONCILE_SENTENCE,
+    )
 
 
 @pages.post("/stores/{store_id}/reauthorize")
@@ -335,7 +347,11 @@ def api_connect_oauth(
     return {"authorize_url": begin_oauth(context, principal, purpose="connect", shop=body.shop)}
 
 
-@api.get("/stores/{store_id}", summary="One store: status, granted and missing scopes")
+@api.get(
+    "/stores/{store_id}",
+    response_model=StoreJson,
+    summary="One store: status, granted and missing scopes, live sync",
+)
 def api_store(
     *,
     store_id: int,
@@ -343,7 +359,11 @@ def api_store(
     context: Context,
 ) -> dict[str, Any]:
     with context.services.engine.connect() as conn:
-        return get_store(conn, principal.workspace_id, store_id).to_json()
+        store = get_store(conn, principal.workspace_id, store_id)
+        live = read_live_sync(
+            conn, store.shop_domain, now=utcnow(), workspace_id=principal.workspace_id
+        )
+    return {**store.to_json(), "live_sync": live.to_json()}
 
 
 @api.post("/stores/{store_id}/reauthorize", summary="Re-grant the full scope list (OAuth)")
