@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from shopify_backfill.config import Settings
+from shopify_backfill.live.intake import Delivery, record
+from shopify_backfill.live.tables import webhook_deliveries
+from shopify_backfill.profiles.connections import save_connection
+from shopify_backfill.profiles.workspaces import create_workspace
+from shopify_backfill.wiring import build_services
 
 from .test_operational_errors import assert_one_clear_line, cli
 
@@ -101,3 +118,48 @@ def test_status_of_a_shop_nobody_connected_says_how_to_connect(tmp_path: Path) -
 def test_status_refuses_a_domain_that_is_not_a_shop(tmp_path: Path) -> None:
     result = cli(tmp_path, "live", "status", "--shop", "evil.example.com", "--json")
     assert_one_clear_line(result, 65, "invalid shop domain")
+
+
+def test_process_follow_applies_what_arrives_until_stopped(tmp_path: Path) -> None:
+    """The worker beside a page that only records: a delivery recorded while it runs is
+    applied without another command."""
+    shop = "follow-shop.myshopify.com"
+    services = build_services(Settings(data_dir=tmp_path / "data"))
+    with services.engine.begin() as conn:
+        workspace_id = create_workspace(conn, "default")
+        save_connection(
+            conn,
+            services.cipher,
+            workspace_id=workspace_id,
+            shop_domain=shop,
+            token=SecretStr("shpat_follow"),
+            scopes=("read_orders",),
+            api_url=f"https://{shop}",
+            api_version=services.settings.api_version,
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_BACKFILL_")}
+    env["SHOPIFY_BACKFILL_DATA_DIR"] = str(tmp_path / "data")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "shopify_backfill", "live", "process", "--follow", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = orjson.dumps({"id": 1, "customer": {"id": 5, "email": "a@b.example"}})
+        with services.engine.begin() as conn:
+            delivery = Delivery(shop, "customers/redact", "w-1", None, None, None, body)
+            record(conn, delivery, datetime.now(UTC))
+        deadline = time.monotonic() + 60
+        state = "pending"
+        while state == "pending" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with services.engine.connect() as conn:
+                state = conn.execute(sa.select(webhook_deliveries.c.state)).scalar_one()
+        assert state == "processed"
+    finally:
+        worker.send_signal(signal.SIGINT)
+        _, err = worker.communicate(timeout=30)
+        services.dispose()
+    assert "Traceback" not in err, err

@@ -1,15 +1,17 @@
 """``shopify-backfill live``: what Shopify sends after the connection (docs/live.md).
 
 ``subscribe`` points the shop's webhooks at the partner page, ``process`` applies the
-recorded deliveries, ``reconcile`` reads what Shopify changed since the last pass (run it
-from cron, or a worker, every few minutes: a delivery Shopify lost is caught by the next
-pass), ``status`` says where the shop's live sync stands (the store page's panel). Each
+recorded deliveries (``--follow``: as a worker, beside a page that only records them),
+``reconcile`` reads what Shopify changed since the last pass (run it from cron, or a
+worker, every few minutes: a delivery Shopify lost is caught by the next pass),
+``status`` says where the shop's live sync stands (the store page's panel). Each
 prints what it did; ``--json`` for scripts.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -53,20 +55,41 @@ def subscribe(
 
 
 @app.command()
-def process(as_json: Json = False) -> None:
+def process(
+    as_json: Json = False,
+    follow: Annotated[
+        float | None,
+        typer.Option(
+            "--follow",
+            metavar="SECONDS",
+            help="Keep applying, looking for new deliveries every SECONDS, until stopped "
+            "(Ctrl-C): the worker to run beside a page started with LIVE_APPLY_IN_PAGE=false.",
+            min=0.1,
+        ),
+    ] = None,
+) -> None:
     """Apply every recorded delivery that is still pending."""
     services = build_services(Settings())
     try:
-        applied, acted = LiveSync(services).process()
+        live = LiveSync(services)
+        while True:
+            applied, acted = live.process()
+            _print_processed(applied.__dict__, acted, as_json)
+            if follow is None:
+                return
+            time.sleep(follow)
     finally:
         services.dispose()
-    view = {**applied.__dict__, "privacy": acted}
+
+
+def _print_processed(counts: dict[str, int], acted: int, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(view))
+        typer.echo(json.dumps({**counts, "privacy": acted}))
         return
     typer.echo(
-        f"applied {applied.applied}, the backfill's {applied.backfills}, stale {applied.stale}, "
-        f"failed {applied.failed}; privacy and uninstall requests acted on: {acted}"
+        f"applied {counts['applied']}, the backfill's {counts['backfills']}, stale "
+        f"{counts['stale']}, failed {counts['failed']}; privacy and uninstall requests "
+        f"acted on: {acted}"
     )
 
 
