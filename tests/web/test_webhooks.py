@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from shopify_backfill.live.intake import MAX_BODY_BYTES
 from shopify_backfill.live.signature import sign
-from shopify_backfill.live.tables import webhook_deliveries
+from shopify_backfill.live.tables import privacy_requests, webhook_deliveries
+from shopify_backfill.profiles.schema import shop_connections
 
 from .conftest import Web
 
@@ -176,3 +177,26 @@ def test_a_recorded_delivery_is_applied_in_the_background(web: Web) -> None:
     (row,) = _rows(web)
     assert row.state in ("processed", "failed"), row.state
     assert (row.body is None) == (row.state == "processed")
+
+
+def test_app_uninstalled_then_shop_redact_through_the_receiver(web: Web) -> None:
+    """Shopify's order: the app is uninstalled (the token goes), then 48 hours later
+    shop/redact (the shop's data goes); both through the receiver and the background."""
+    web.connect(web.alice)
+    shop = orjson.dumps({"id": 954889, "domain": web.shop.domain})
+    gone = _post(web, shop, **{"X-Shopify-Topic": "app/uninstalled", "X-Shopify-Webhook-Id": "u"})
+    assert gone.status_code == 200, gone.text
+    web.app.state.web.live.wait(timeout=30)
+    with web.services.engine.connect() as conn:
+        token = conn.execute(sa.select(shop_connections.c.access_token_encrypted)).scalar_one()
+    assert token is None
+
+    redact = orjson.dumps({"shop_id": 954889, "shop_domain": web.shop.domain})
+    headers = {"X-Shopify-Topic": "shop/redact", "X-Shopify-Webhook-Id": "r"}
+    assert _post(web, redact, "/webhooks/shopify/privacy", **headers).status_code == 200
+    web.app.state.web.live.wait(timeout=30)
+    with web.services.engine.connect() as conn:
+        connections = conn.execute(sa.select(sa.func.count()).select_from(shop_connections))
+        topics = list(conn.execute(sa.select(privacy_requests.c.topic)).scalars())
+        assert connections.scalar_one() == 0
+    assert topics == ["app/uninstalled", "shop/redact"]

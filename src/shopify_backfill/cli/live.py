@@ -19,6 +19,7 @@ import typer
 
 from shopify_backfill.config import Settings
 from shopify_backfill.errors import InputError
+from shopify_backfill.live.reconcile import Reconciled
 from shopify_backfill.live.state import RECONCILE_SENTENCE, elapsed_words, read_live_sync
 from shopify_backfill.shopify.oauth import validate_shop_domain
 from shopify_backfill.wiring import DEFAULT_WORKSPACE, build_services, workspace_id_by_name
@@ -94,13 +95,35 @@ def _print_processed(counts: dict[str, int], acted: int, as_json: bool) -> None:
 
 
 @app.command()
-def reconcile(shop: Shop, as_json: Json = False) -> None:
+def reconcile(
+    shop: Shop,
+    as_json: Json = False,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            metavar="SECONDS",
+            help="Keep reconciling, a pass every SECONDS, until stopped (Ctrl-C); a "
+            "delivery Shopify lost then waits at most one interval.",
+            min=1.0,
+        ),
+    ] = None,
+) -> None:
     """Read what Shopify changed since the last pass and apply it."""
     services = build_services(Settings())
     try:
-        done = LiveSync(services).reconcile(shop)
+        live = LiveSync(services)
+        while True:
+            started = time.monotonic()
+            _print_reconciled(shop, live.reconcile(shop), as_json)
+            if every is None:
+                return
+            time.sleep(max(0.0, every - (time.monotonic() - started)))
     finally:
         services.dispose()
+
+
+def _print_reconciled(shop: str, done: Reconciled, as_json: bool) -> None:
     view = {**done.__dict__, "since": done.since.isoformat(), "until": done.until.isoformat()}
     if as_json:
         typer.echo(json.dumps(view))
