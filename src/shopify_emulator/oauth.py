@@ -141,7 +141,9 @@ def _consent_page(
     runtime: EmulatorRuntime, params: Mapping[str, str], scopes: tuple[str, ...]
 ) -> Response:
     """Shopify's install screen, reduced to what it says: which app, which store, what the
-    app may do (in words, the scope names beside them), Install or Cancel."""
+    app may do (in words, the scope names beside them), Install or Cancel. An empty icon
+    of its own: else a browser asks the stand-in for ``/favicon.ico``, gets a 404 and logs
+    a console error on a page that did nothing wrong."""
     esc = html.escape
     app = esc(runtime.config.app_title)
     shop = esc(runtime.store.shop_domain)
@@ -156,6 +158,7 @@ def _consent_page(
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>Install {app} · {shop}</title>
 <style>
 body{{font:16px/1.5 system-ui,sans-serif;background:#f1f1f1;margin:0;color:#303030}}

@@ -8,6 +8,7 @@ adds a Braze stand-in reached in process.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from graphql import GraphQLSchema
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
 
 from braze_emulator import BrazeWorkspace
 from braze_emulator import create_app as create_braze_app
@@ -309,3 +310,80 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@dataclass
+class PageWatch:
+    """Everything a page went through that a marketer would call broken.
+
+    Console errors, uncaught exceptions, failed requests and responses of status 400 or
+    more are collected as they happen (Playwright delivers them while the test waits on
+    the page), so a step that looks fine on screen still fails when a script threw or an
+    asset 404ed behind it. A step that expects an error status says so with
+    ``expecting``; anything else is a problem that ``assert_clean`` reports.
+    """
+
+    problems: list[str] = field(default_factory=list)
+    allowed: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
+    seen_allowed: list[str] = field(default_factory=list)
+
+    def _is_allowed(self, status: int, url: str) -> bool:
+        return any(status == code and pattern.search(url) for code, pattern in self.allowed)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        # Chromium echoes an error response as "Failed to load resource: ... status of
+        # 404"; an expected one is not a problem twice over.
+        url = message.location.get("url", "")
+        status = re.search(r"status of (\d{3})", message.text)
+        if status and self._is_allowed(int(status.group(1)), url):
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
+
+    def on_page_error(self, error: Exception) -> None:
+        self.problems.append(f"uncaught exception: {error}")
+
+    def on_request_failed(self, request: Request) -> None:
+        failure = request.failure or "unknown"
+        if failure == "net::ERR_ABORTED" and request.resource_type == "eventsource":
+            return  # the progress stream, closed when the page reloads into the report
+        self.problems.append(f"request failed: {request.method} {request.url}: {failure}")
+
+    def on_response(self, response: Response) -> None:
+        if response.status < 400:
+            return
+        if self._is_allowed(response.status, response.url):
+            self.seen_allowed.append(f"{response.status} {response.url}")
+            return
+        method = response.request.method
+        self.problems.append(f"response {response.status}: {method} {response.url}")
+
+    @contextlib.contextmanager
+    def expecting(self, status: int, url_pattern: str) -> Iterator[None]:
+        """Within the block, responses of ``status`` whose URL matches are the step's
+        point (a refused key, a 404 shown on purpose); at least one must come."""
+        rule = (status, re.compile(url_pattern))
+        before = len(self.seen_allowed)
+        self.allowed.append(rule)
+        try:
+            yield
+        finally:
+            self.allowed.remove(rule)
+        assert len(self.seen_allowed) > before, f"no {status} response matched {url_pattern}"
+
+    def assert_clean(self, step: str = "") -> None:
+        """Fail, naming the step, if anything went wrong since the last check."""
+        problems, self.problems = self.problems, []
+        assert problems == [], f"{step or 'page'}: {problems}"
+
+
+def watch_page(page: Page) -> PageWatch:
+    """Start collecting ``page``'s console errors, failed requests and error responses
+    (see ``PageWatch``); call ``assert_clean`` after each step and at the end."""
+    watch = PageWatch()
+    page.on("console", watch.on_console)
+    page.on("pageerror", watch.on_page_error)
+    page.on("requestfailed", watch.on_request_failed)
+    page.on("response", watch.on_response)
+    return watch

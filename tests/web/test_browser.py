@@ -4,7 +4,8 @@ The web app and the emulator run on real local ports; the browser logs in, conne
 store through the OAuth pages, is told to reauthorize (the install lacks
 ``read_all_orders``), does so, opens the wizard, applies the audit's fixes, starts
 (with a double click), watches the progress reach Completed, sees the notification and
-opens the report. Screenshots for the README are written to ``docs/screenshots/``.
+opens the report, with no console error, failed request or 400+ response on the way
+(``conftest.watch_page``). Screenshots for the README are written to ``docs/screenshots/``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from shopify_emulator.config import DEFAULT_GRANTABLE_SCOPES, EmulatorConfig, Fa
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 
-from .conftest import PASSWORD, READ_ONLY_LEGACY, SCREENSHOTS, store_now, web_settings
+from .conftest import (
+    PASSWORD,
+    READ_ONLY_LEGACY,
+    SCREENSHOTS,
+    store_now,
+    watch_page,
+    web_settings,
+)
 from .served import bound_socket, serve_socket, url_of
 
 pytestmark = pytest.mark.browser
@@ -69,8 +77,10 @@ def test_merchant_journey(browser: Browser, admin_schema: GraphQLSchema, tmp_pat
             app = create_app(services)
             with serve_socket(app, sock) as base:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
+                watch = watch_page(page)  # no console error, failed request or 400+
                 try:
                     journey(page, base, runtime, services, workspace_id)
+                    watch.assert_clean("journey")
                     phone_width(browser, base, page)
                 finally:
                     page.close()
@@ -198,6 +208,7 @@ def phone_width(browser: Browser, base: str, logged_in: Page) -> None:
         viewport={"width": 375, "height": 740}, storage_state=logged_in.context.storage_state()
     )
     phone = context.new_page()
+    watch = watch_page(phone)
     try:
         for path in ("/stores", "/notifications"):
             phone.goto(f"{base}{path}")
@@ -209,5 +220,6 @@ def phone_width(browser: Browser, base: str, logged_in: Page) -> None:
         expect(link).to_be_visible()
         link.focus()
         expect(link).to_be_focused()
+        watch.assert_clean("phone width")
     finally:
         context.close()

@@ -1,5 +1,6 @@
 """The pictures in Chromium: the preview's chart (screenshot), progress bars that move, and
-the "Working…" state of a slow button, with no console error on the way."""
+the "Working…" state of a slow button, with no console error, failed request or 400+
+response on the way (``conftest.watch_page``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from shopify_emulator.config import EmulatorConfig, FaultPlan
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 
-from .conftest import PASSWORD, SCREENSHOTS, store_now, web_settings
+from .conftest import PASSWORD, SCREENSHOTS, store_now, watch_page, web_settings
 from .served import bound_socket, serve_socket, url_of
 
 pytestmark = pytest.mark.browser
@@ -53,9 +54,7 @@ def test_chart_and_moving_progress(
             app = create_app(services)
             with serve_socket(app, sock) as base:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
-                errors: list[str] = []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
+                watch = watch_page(page)
                 page.add_init_script(BUSY_PROBE)
                 try:
                     page.goto(f"{base}/login")
@@ -106,7 +105,7 @@ def test_chart_and_moving_progress(
                     expect(page.locator("[data-status]")).to_have_text("Completed", timeout=90_000)
                     runtime.faults.replace(FaultPlan())
                     expect(page.locator('[data-bars="written"] li')).to_have_count(5)
-                    assert errors == [], errors
+                    watch.assert_clean("chart and progress")
                 finally:
                     page.close()
                 app.state.web.jobs.wait(timeout=120)

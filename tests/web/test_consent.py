@@ -69,6 +69,10 @@ def test_consent_screen_names_the_app_the_shop_and_the_scopes_in_words(screen: W
     assert 'value="install"' in text and 'value="cancel"' in text
     assert set(fields) == {"client_id", "scope", "redirect_uri", "state"}
     assert stores_of(screen) == []  # nothing granted before Install
+    # Its own (empty) icon: a browser does not ask the stand-in for /favicon.ico (a 404).
+    assert '<link rel="icon" href="data:,">' in text
+    with httpx.Client(transport=screen.shop.transport, base_url="https://shopify.test") as shopify:
+        assert shopify.get("/favicon.ico").status_code == 404
 
 
 def test_install_connects_the_store(screen: Web) -> None:
