@@ -29,7 +29,7 @@ from shopify_emulator.config import EmulatorConfig, FaultPlan
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 
-from .conftest import PASSWORD, SCREENSHOTS, store_now, web_settings
+from .conftest import PASSWORD, SCREENSHOTS, PageWatch, store_now, watch_page, web_settings
 from .served import bound_socket, serve_socket, url_of
 
 pytestmark = pytest.mark.browser
@@ -58,8 +58,10 @@ def test_backfill_to_a_braze_workspace(
             app = create_app(services)  # Braze over the network: the stand-in's port
             with serve_socket(app, sock) as base:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
+                watch = watch_page(page)
                 try:
-                    journey(page, base, runtime, braze, services)
+                    journey(page, base, runtime, braze, services, watch)
+                    watch.assert_clean("Braze journey")
                 finally:
                     page.close()
                 app.state.web.jobs.wait(timeout=120)
@@ -70,7 +72,12 @@ def test_backfill_to_a_braze_workspace(
 
 
 def journey(
-    page: Page, base: str, runtime: EmulatorRuntime, braze: ServedBraze, services: Services
+    page: Page,
+    base: str,
+    runtime: EmulatorRuntime,
+    braze: ServedBraze,
+    services: Services,
+    watch: PageWatch,
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{base}/login")
@@ -105,8 +112,9 @@ def journey(
     key = page.get_by_label("REST API key")
     key.fill("not-the-key")
     page.get_by_label("Objects per request").select_option("50")
-    page.get_by_role("button", name="Check the key and add").click()
-    expect(page.locator("#braze-key-error")).to_contain_text("Braze refused this API key (401)")
+    with watch.expecting(422, r"/wizard/destinations$"):  # the form, answered 422
+        page.get_by_role("button", name="Check the key and add").click()
+        expect(page.locator("#braze-key-error")).to_contain_text("Braze refused this API key (401)")
     expect(endpoint).to_have_value(braze.url)
     expect(page.get_by_label("Name", exact=True)).to_have_value("prod")
     expect(page.get_by_label("Objects per request")).to_have_value("50")

@@ -19,7 +19,7 @@ from shopify_backfill.profiles.schema import purchases, users
 from shopify_backfill.web import create_app
 from shopify_backfill.wiring import build_services
 
-from .conftest import PASSWORD, SCREENSHOTS, Shop, make_user, web_settings
+from .conftest import PASSWORD, SCREENSHOTS, Shop, make_user, watch_page, web_settings
 from .served import bound_socket, serve_socket, url_of
 
 pytestmark = pytest.mark.browser
@@ -51,6 +51,7 @@ def test_report_to_profiles_to_purchases(browser: Browser, shop: Shop, tmp_path:
 
         with serve_socket(app, sock) as base:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            watch = watch_page(page)
             try:
                 page.goto(f"{base}/backfills/{backfill_id}")
                 page.get_by_label("Email").fill(alice.email)
@@ -78,6 +79,7 @@ def test_report_to_profiles_to_purchases(browser: Browser, shop: Shop, tmp_path:
                 # The purchases at the top of the picture (the page goes on for long).
                 page.evaluate("document.getElementById('purchases-heading').scrollIntoView()")
                 page.screenshot(path=str(SCREENSHOTS / "profiles.png"))
+                watch.assert_clean("report to profile")
             finally:
                 page.close()
     finally:

@@ -24,7 +24,7 @@ from shopify_emulator.config import EmulatorConfig
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 
-from .conftest import PASSWORD, SCREENSHOTS, store_now, web_settings
+from .conftest import PASSWORD, SCREENSHOTS, store_now, watch_page, web_settings
 from .served import bound_socket, serve_socket, url_of
 from .test_backfill_flow import RISKY
 
@@ -54,8 +54,10 @@ def test_switch_mode_apply_one_fix_and_undo_it(
             app = create_app(services)
             with serve_socket(app, sock) as base:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
+                watch = watch_page(page)
                 try:
                     risk_journey(page, base, runtime, services, workspace_id)
+                    watch.assert_clean("risk journey")
                 finally:
                     page.close()
             services.dispose()

@@ -26,7 +26,7 @@ from shopify_emulator.config import EmulatorConfig
 from shopify_emulator.runtime import EmulatorRuntime
 from shopify_emulator.store import ShopStore
 
-from .conftest import PASSWORD, SCREENSHOTS, store_now, web_settings
+from .conftest import PASSWORD, SCREENSHOTS, store_now, watch_page, web_settings
 from .served import bound_socket, serve_socket, url_of
 
 pytestmark = pytest.mark.browser
@@ -52,6 +52,7 @@ def test_sign_up_then_connect_through_the_consent_screen(
             app = create_app(services)
             with serve_socket(app, sock) as base:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
+                watch = watch_page(page)
                 try:
                     page.goto(f"{base}/login")
                     page.get_by_role("link", name="Create an account").click()
@@ -86,6 +87,7 @@ def test_sign_up_then_connect_through_the_consent_screen(
                     page.get_by_role("button", name="Connect with Shopify").click()
                     page.get_by_role("button", name="Install").click()
                     expect(page.get_by_role("status")).to_have_text("Store connected.")
+                    watch.assert_clean("sign-up and connection")
                 finally:
                     page.close()
             with services.engine.connect() as conn:
