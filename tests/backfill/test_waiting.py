@@ -43,7 +43,9 @@ def test_retries_are_announced_with_their_wait_and_attempt(tmp_path: Path) -> No
 
 
 def test_a_hanging_shopify_is_reported_while_nothing_moves(tmp_path: Path) -> None:
-    with serve_emulator(tmp_path / "emu", customers=30, orders=60, seed=5) as served:
+    # Enough orders for the run to last past the moment the hang is switched on: with
+    # 27 window orders it could finish between "[In Progress]" and the fault.
+    with serve_emulator(tmp_path / "emu", customers=200, orders=1200, seed=5) as served:
         data = tmp_path / "data"
         connect_served(data, served)
         log = tmp_path / "run.log"

@@ -346,8 +346,12 @@ class PageWatch:
 
     def on_request_failed(self, request: Request) -> None:
         failure = request.failure or "unknown"
-        if failure == "net::ERR_ABORTED" and request.resource_type == "eventsource":
-            return  # the progress stream, closed when the page reloads into the report
+        if failure == "net::ERR_ABORTED":
+            # The browser cancelled it: the page navigated or reloaded while it loaded
+            # (the progress stream when the page reloads into the report, a favicon
+            # fetch on a viewport change). The server did not fail; the next page's own
+            # requests are watched as well.
+            return
         self.problems.append(f"request failed: {request.method} {request.url}: {failure}")
 
     def on_response(self, response: Response) -> None:
