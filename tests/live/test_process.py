@@ -23,14 +23,16 @@ from shopify_backfill.backfill import requests
 from shopify_backfill.backfill.runner import run_backfill
 from shopify_backfill.backfill.store import get_backfill
 from shopify_backfill.backfill.tables import backfills
+from shopify_backfill.campaigns import add_campaigns, parse_spec
+from shopify_backfill.campaigns.tables import triggered_messages
 from shopify_backfill.live.intake import Delivery, record
 from shopify_backfill.live.process import process_pending
 from shopify_backfill.live.reconcile import OVERLAP, reconcile
 from shopify_backfill.live.tables import webhook_deliveries
 from shopify_backfill.profiles import export_profiles
 from shopify_backfill.profiles.connections import load_connection
-from shopify_backfill.profiles.schema import shop_connections
-from shopify_backfill.wiring import Services
+from shopify_backfill.profiles.schema import custom_events, shop_connections
+from shopify_backfill.wiring import Services, after_batch_hooks
 
 PURCHASE_FIELDS = ("product_id", "currency", "price", "quantity", "time", "dedup_key")
 NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -51,10 +53,18 @@ def _rest(shop: Shop, path: str, key: str) -> list[dict[str, Any]]:
     return found
 
 
-def _backfill(services: Services, shop: Shop, *, connected_at: datetime, end: datetime) -> int:
+def _backfill(
+    services: Services,
+    shop: Shop,
+    *,
+    connected_at: datetime,
+    end: datetime,
+    campaigns: tuple[dict[str, Any], ...] = (),
+) -> int:
     """Connect as of ``connected_at``; backfill ``[connected_at - 90 days, end)``."""
     row = connect(services, shop)
     with services.engine.begin() as conn:
+        add_campaigns(conn, row.workspace_id, [parse_spec(spec) for spec in campaigns])
         conn.execute(sa.update(shop_connections).values(connected_at=connected_at))
         conn.execute(
             sa.update(backfills)
@@ -211,3 +221,47 @@ def test_reconciliation_catches_every_delivery_shopify_lost(
     assert first.since == seam and first.applied > 0 and first.unreadable == 0
     assert second.since == now + timedelta(days=1) - OVERLAP
     assert _activity(live, workspace_id) == before, "a second pass adds nothing"
+
+
+def test_live_orders_trigger_campaigns_and_backfilled_ones_do_not(
+    make_shop: Any, make_services: Any
+) -> None:
+    """SPEC 6: historical data triggers nothing (the default, silent mode); a live order
+    is live, and triggers an active campaign that started before it."""
+    follow_up = {
+        "name": "Order follow-up",
+        "start_at": "2026-01-01T00:00:00Z",
+        "trigger": {"type": "perform_custom_event", "event_name": "shopify_created_order"},
+    }
+    shop: Shop = make_shop(customers=30, orders=200, seed=21)
+    seam = shop.store.now - timedelta(days=20)
+    services: Services = make_services()
+    _backfill(services, shop, connected_at=seam, end=seam, campaigns=(follow_up,))
+    with services.engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(triggered_messages)).scalar_one()
+            == 0
+        )
+    orders = _rest(shop, "orders.json?status=any&limit=250", "orders")
+    live = [o for o in orders if datetime.fromisoformat(o["created_at"]) >= seam and not o["test"]]
+    assert live
+
+    _deliver(services, shop, [("orders/create", o, f"o-{o['id']}") for o in orders])
+    done = process_pending(services.engine, hooks=after_batch_hooks(services))
+
+    with services.engine.connect() as conn:
+        sent = conn.execute(
+            sa.select(triggered_messages.c.historical, triggered_messages.c.backfill_id)
+        ).all()
+        live_events = conn.execute(
+            sa.select(sa.func.count()).where(
+                custom_events.c.name == "shopify_created_order",
+                custom_events.c.historical.is_(False),
+            )
+        ).scalar_one()
+    assert done.applied == len(live)
+    # Each live order's event triggers (an order the mapping could not attribute to a
+    # profile has no event, so no message).
+    assert 0 < live_events <= len(live)
+    assert len(sent) == live_events, "one message per live order event"
+    assert {(row.historical, row.backfill_id) for row in sent} == {(False, None)}
