@@ -65,24 +65,11 @@ def _workspace_by_name(conn: sa.Connection, name: str) -> int:
     return int(found[0]) if found is not None else create_workspace(conn, name)
 
 
-def add_user(
-    conn: sa.Connection, *, email: str, password: str, workspace: str, now: datetime
-) -> tuple[int, int]:
-    """Create a user in ``workspace`` (created if missing); returns (user id, workspace id).
-
-    The user's address joins the workspace's notification emails, so the completion email
-    of a backfill reaches someone who can log in and read the report.
-    """
-    address = normalise_email(email)
-    problem = password_problem(password)
-    if problem:
-        raise FieldError(problem, field="password")
-    if not workspace.strip():
-        raise FieldError("the workspace name must not be empty", field="workspace")
-    exists = conn.execute(sa.select(web_users.c.id).where(web_users.c.email == address)).first()
-    if exists is not None:
-        raise FieldError(f"a user with the email {address} already exists", field="email")
-    workspace_id = _workspace_by_name(conn, workspace.strip())
+def insert_user(
+    conn: sa.Connection, *, address: str, password: str, workspace_id: int, now: datetime
+) -> int:
+    """Store a checked user and add the address to the workspace's notification emails,
+    so the completion email of a backfill reaches someone who can log in."""
     user_id = conn.execute(
         sa.insert(web_users)
         .values(
@@ -103,7 +90,31 @@ def add_user(
             .where(workspaces.c.id == workspace_id)
             .values(notification_emails=[*current, address])
         )
-    return int(user_id), workspace_id
+    return int(user_id)
+
+
+def add_user(
+    conn: sa.Connection, *, email: str, password: str, workspace: str, now: datetime
+) -> tuple[int, int]:
+    """Create a user in ``workspace`` (created if missing); returns (user id, workspace id).
+
+    The user's address joins the workspace's notification emails, so the completion email
+    of a backfill reaches someone who can log in and read the report.
+    """
+    address = normalise_email(email)
+    problem = password_problem(password)
+    if problem:
+        raise FieldError(problem, field="password")
+    if not workspace.strip():
+        raise FieldError("the workspace name must not be empty", field="workspace")
+    exists = conn.execute(sa.select(web_users.c.id).where(web_users.c.email == address)).first()
+    if exists is not None:
+        raise FieldError(f"a user with the email {address} already exists", field="email")
+    workspace_id = _workspace_by_name(conn, workspace.strip())
+    user_id = insert_user(
+        conn, address=address, password=password, workspace_id=workspace_id, now=now
+    )
+    return user_id, workspace_id
 
 
 LoginFailure = Literal["unknown_account", "wrong_password"]

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from shopify_backfill.backfill.tables import email_outbox
 from shopify_backfill.profiles.schema import workspaces
 from shopify_backfill.profiles.workspaces import create_workspace
-from shopify_backfill.web.accounts import normalise_email
+from shopify_backfill.web.accounts import insert_user, normalise_email
 from shopify_backfill.web.errors import FieldError
 from shopify_backfill.web.passwords import hash_password, password_problem
 from shopify_backfill.web.security import digest, new_token
@@ -83,27 +83,7 @@ def _new_user(
             "password from the login page.",
             field="email",
         )
-    user_id = conn.execute(
-        sa.insert(web_users)
-        .values(
-            workspace_id=workspace_id,
-            email=address,
-            password_hash=hash_password(password),
-            created_at=now,
-        )
-        .returning(web_users.c.id)
-    ).scalar_one()
-    emails = conn.execute(
-        sa.select(workspaces.c.notification_emails).where(workspaces.c.id == workspace_id)
-    ).scalar_one()
-    current = [str(item) for item in emails or []]
-    if address not in current:  # the completion email reaches someone who can log in
-        conn.execute(
-            sa.update(workspaces)
-            .where(workspaces.c.id == workspace_id)
-            .values(notification_emails=[*current, address])
-        )
-    return int(user_id)
+    return insert_user(conn, address=address, password=password, workspace_id=workspace_id, now=now)
 
 
 def sign_up(
